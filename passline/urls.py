@@ -1,0 +1,16 @@
+"""Top-level URLs: each app mounts its own modules here."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("ingest.api_urls")),
+    path("api/v1/", include("dashboard.api_urls")),
+    path("", include("passline.ops_urls")),
+    path("", include("dashboard.settings_urls")),
+    path("", include("dashboard.urls")),
+]
