@@ -185,7 +185,8 @@ class Upload(models.Model):
         max_length=200, blank=True, default="", help_text="Category forced by the uploader."
     )
     is_final = models.BooleanField(default=False)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL (not "") when absent, so the unique constraint ignores keyless uploads.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     response = models.JSONField(null=True, blank=True)
     status = models.CharField(

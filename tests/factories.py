@@ -1,11 +1,10 @@
 """factory_boy factories for passline's models."""
 
-import hashlib
-
 import factory
 from django.utils import timezone
 
 from ingest import models
+from ingest.identity import test_identity
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
@@ -53,6 +52,4 @@ class TestFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     classname = factory.Sequence(lambda n: f"pkg.Class{n}")
     name = factory.Sequence(lambda n: f"test_{n}")
-    identity = factory.LazyAttribute(
-        lambda o: hashlib.sha1(f"{o.classname}\0{o.name}".encode()).hexdigest()  # noqa: S324
-    )
+    identity = factory.LazyAttribute(lambda o: test_identity(o.classname, o.name))
