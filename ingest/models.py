@@ -142,6 +142,9 @@ class Run(models.Model):
     commit = models.CharField(max_length=255, blank=True, default="")
     build_url = models.URLField(max_length=2000, blank=True, default="")
     started_at = models.DateTimeField(db_index=True)
+    # False while started_at is only the time the first part arrived; processing then
+    # replaces it with the report's own timestamp.
+    timestamp_explicit = models.BooleanField(default=False)
     is_complete = models.BooleanField(default=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

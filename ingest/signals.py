@@ -9,3 +9,5 @@ from django.dispatch import Signal
 upload_processed = Signal()
 # Sent when a run becomes complete (final part, or quiet period). kwargs: run_id, project_id.
 run_completed = Signal()
+# Sent after results of a project were re-categorised (rules changed). kwargs: project_id.
+project_recategorized = Signal()

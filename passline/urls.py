@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", include("dashboard.api_urls")),
     path("", include("passline.ops_urls")),
     path("", include("dashboard.settings_urls")),
+    path("", include("dashboard.exports.urls")),
     path("", include("dashboard.urls")),
 ]
