@@ -24,6 +24,21 @@ def skip_unless_service(available: bool, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Run Celery tasks in-process by default, even when CI exports a broker URL.
+
+    Tests that need a real worker (marked ``worker``) switch this off themselves.
+    """
+    from passline.celery import app
+
+    previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Keep raw uploads written by tests out of the developer's var/ folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
