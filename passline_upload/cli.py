@@ -1,0 +1,234 @@
+"""``passline-upload``: send JUnit reports from CI to passline.
+
+Exit codes (CI can trust them):
+
+- 0 the upload was accepted (and, with ``--wait``, processed);
+- 2 usage error: bad arguments, no URL or token, no file matched;
+- 3 the server refused the upload (4xx), or with ``--wait`` processing failed;
+- 4 gave up: no final answer after all retries, or ``--wait`` timed out.
+
+Standard library only, so ``pipx run --spec passline passline-upload`` works in any
+image with Python 3.11.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from passline_upload.ci_env import ci_context_detect
+from passline_upload.transport import (
+    Response,
+    RetryPolicy,
+    multipart_build,
+    request_send,
+    send_with_retries,
+)
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_GAVE_UP = 4
+TERMINAL_STATUSES = frozenset({"processed", "failed", "quarantined"})
+GLOB_CHARS = frozenset("*?[")
+
+
+class UsageError(Exception):
+    """A problem with the invocation itself (exit 2)."""
+
+
+def parser_build() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="passline-upload",
+        description="Upload JUnit XML reports to passline (gzipped, retried, idempotent).",
+        epilog="Exit codes: 0 accepted, 2 usage/no files, 3 refused or failed, 4 gave up.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE_OR_GLOB", help="reports to send")
+    parser.add_argument("--url", help="passline base URL (env PASSLINE_URL)")
+    parser.add_argument("--token", help="upload token (env PASSLINE_TOKEN; prefer the env)")
+    parser.add_argument("--run", help="run key shared by all shards (default: from CI env)")
+    parser.add_argument("--branch", help="branch (default: from CI env)")
+    parser.add_argument("--commit", help="commit SHA (default: from CI env)")
+    parser.add_argument("--build-url", help="link to the CI build (default: from CI env)")
+    parser.add_argument("--category", help="put every result of this upload in a category")
+    parser.add_argument("--final", action="store_true", help="this is the run's last shard")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--retries", type=int, default=5, help="retries after the first try")
+    parser.add_argument("--wait", action="store_true", help="poll until processed or failed")
+    parser.add_argument("--wait-timeout", type=float, default=600.0, help="seconds to wait")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be sent")
+    return parser
+
+
+def files_expand(patterns: Sequence[str]) -> list[Path]:
+    """Return the files named or matched by ``patterns``, in order, without duplicates.
+
+    Raise ``UsageError`` when a pattern matches nothing or a path is not a file, so a
+    wrong path in CI fails loudly instead of uploading an empty run.
+    """
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        if GLOB_CHARS & set(pattern):
+            matches = [Path(m) for m in sorted(glob.glob(pattern, recursive=True))]
+            matches = [m for m in matches if m.is_file()]
+            if not matches:
+                raise UsageError(f"no file matches {pattern!r} (working dir {os.getcwd()})")
+        else:
+            path = Path(pattern)
+            if not path.is_file():
+                raise UsageError(f"{pattern!r} is not a file")
+            matches = [path]
+        found.update(dict.fromkeys(matches))
+    return list(found)
+
+
+def upload_endpoint(base_url: str) -> str:
+    """Return the uploads endpoint for a passline base URL (which may have a path prefix)."""
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--url must be an http(s) URL, got {base_url!r}")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/api/v1/uploads"):
+        path += "/api/v1/uploads"
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def metadata_fields(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    """Return the form fields: explicit options win over the CI environment."""
+    ci = ci_context_detect(env)
+    fields = {
+        "run": args.run or ci.run,
+        "branch": args.branch or ci.branch,
+        "commit": args.commit or ci.commit,
+        "build_url": args.build_url or ci.build_url,
+        "category": args.category or "",
+    }
+    fields = {name: value for name, value in fields.items() if value}
+    if args.final:
+        fields["final"] = "true"
+    return fields
+
+
+def refusal_message(response: Response) -> str:
+    """Return one line describing a refused request, from the server's JSON error."""
+    data = response.json()
+    code = data.get("error") or "refused"
+    detail = data.get("detail") or response.body.decode("utf-8", "replace")[:300].strip()
+    return f"upload refused: HTTP {response.status} {code}: {detail}"
+
+
+def _say(message: str) -> None:
+    print(f"passline-upload: {message}", file=sys.stderr)
+
+
+def upload_wait(
+    status_url: str,
+    *,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+) -> int:
+    """Poll ``status_url`` until a terminal status; print counts and return the exit code."""
+    deadline = time.monotonic() + args.wait_timeout
+    interval = 1.0
+    while True:
+        response, _ = send_with_retries(
+            lambda: request_send(status_url, headers=headers, timeout=args.timeout),
+            policy=policy,
+            sleep=sleep,
+            log=_say,
+        )
+        if response.status != 200:
+            _say(refusal_message(response) if response.status else response.body.decode())
+            return EXIT_REFUSED if 400 <= response.status < 500 else EXIT_GAVE_UP
+        data = response.json()
+        status = data.get("status", "")
+        if status in TERMINAL_STATUSES:
+            counts = data.get("counts") or {}
+            summary = " ".join(f"{name}={value}" for name, value in counts.items())
+            print(f"{status}: {summary}".strip())
+            if status == "processed":
+                return EXIT_OK
+            _say(f"processing {status}: {data.get('error') or 'no detail'}")
+            return EXIT_REFUSED
+        if time.monotonic() + interval > deadline:
+            _say(f"still {status or 'unknown'} after {args.wait_timeout:.0f}s; giving up")
+            return EXIT_GAVE_UP
+        sleep(interval)
+        interval = min(interval * 2, 10.0)
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Parse ``argv``, upload, and return the process exit code."""
+    env = os.environ if env is None else env
+    args = parser_build().parse_args(argv)
+    try:
+        endpoint = upload_endpoint(args.url or env.get("PASSLINE_URL", ""))
+        token = args.token or env.get("PASSLINE_TOKEN", "")
+        if not token:
+            raise UsageError("no token: pass --token or set PASSLINE_TOKEN")
+        if args.retries < 0 or args.timeout <= 0:
+            raise UsageError("--retries must be >= 0 and --timeout > 0")
+        files = files_expand(args.files)
+    except UsageError as error:
+        _say(str(error))
+        return EXIT_USAGE
+
+    fields = metadata_fields(args, env)
+    if args.dry_run:
+        print(f"POST {endpoint}")
+        for name, value in fields.items():
+            print(f"  {name}={value}")
+        for path in files:
+            print(f"  file={path}")
+        return EXIT_OK
+
+    body = multipart_build(fields, files)
+    # One key per invocation: every retry below is the same logical upload.
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
+    policy = RetryPolicy(retries=args.retries)
+    response, attempts = send_with_retries(
+        lambda: request_send(
+            endpoint,
+            method="POST",
+            headers={**headers, "Content-Type": body.content_type},
+            body=body.body,
+            timeout=args.timeout,
+        ),
+        policy=policy,
+        sleep=sleep,
+        log=_say,
+    )
+    if response.status in (200, 202):
+        data = response.json()
+        status_url = urllib.parse.urljoin(endpoint, str(data.get("url", "")))
+        print(f"upload {data.get('id')} {data.get('status')} run={data.get('run')} {status_url}")
+        if not args.wait:
+            return EXIT_OK
+        read_headers = {"Authorization": headers["Authorization"]}
+        return upload_wait(status_url, headers=read_headers, args=args, policy=policy, sleep=sleep)
+    if response.status == 0 or response.status >= 500 or response.status in (408, 429):
+        last = f"HTTP {response.status}" if response.status else response.body.decode()
+        _say(f"gave up after {attempts} attempts; last answer: {last}")
+        return EXIT_GAVE_UP
+    _say(refusal_message(response))
+    return EXIT_REFUSED
+
+
+def main() -> int:
+    """Console-script entry point."""
+    return run(sys.argv[1:])
