@@ -1,1 +1,187 @@
-"""Rollups and cached analytics read by the dashboard (filled in by the analytics work)."""
+"""Rollups and cached analytics read by the dashboard, the API and the exports.
+
+Every figure a page shows is read from these tables, never by aggregating
+``ingest.Result`` per request. Celery tasks (``dashboard.tasks``) fill them:
+
+- ``RunStats``: one row per run, counts over all its results.
+- ``RunCategoryStats``: one row per run x category.
+- ``Trend``: cached Theil-Sen slope, ETA and needed rate per project/branch/category.
+- ``TestStats``: per test, its latest outcome, failing streak and flake rate.
+
+Counting rules (see ``dashboard.rollups``): ``total`` = passed + failed + error
+(+ skipped unless the project excludes skipped tests); when the project does not count
+a flaky pass as a pass, that result is counted in ``failed`` and still in ``flaky``.
+``branch``, ``started_at`` and ``is_complete`` are copied from the run so chart
+queries use one index and no join. Timestamps are UTC; rates are fractions 0..1.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from ingest.models import Category, Project, Run, Test
+
+
+class Counts(models.Model):
+    """Counts of results; ``pass_rate`` is derived, never stored."""
+
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    flaky = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    duration = models.FloatField(default=0.0, help_text="Sum of result durations, seconds.")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Return passed / total as a fraction, or None when total is 0."""
+        return self.passed / self.total if self.total else None
+
+
+class RunStats(Counts):
+    """Counts of one run over all categories, with denominator-watch flags."""
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="stats")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    branch = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField()
+    is_complete = models.BooleanField(default=False)
+    # Denominator watch (dashboard.flags): a run whose total fell or whose skips rose
+    # while its rate rose, and a run that looks incomplete. Reasons are sentences.
+    flag_denominator = models.BooleanField(default=False)
+    flag_incomplete = models.BooleanField(default=False)
+    flag_reasons = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "run stats"
+        indexes = [
+            models.Index(
+                fields=["project", "branch", "is_complete", "started_at"],
+                name="runstats_branch_time",
+            ),
+            models.Index(fields=["project", "started_at"], name="runstats_project_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"stats of run {self.run_id}: {self.passed}/{self.total}"
+
+
+class RunCategoryStats(Counts):
+    """Counts of one run within one category."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="category_stats")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    branch = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField()
+    is_complete = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "run category stats"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "category"], name="runcatstats_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "branch", "is_complete", "started_at"],
+                name="runcatstats_branch_time",
+            ),
+            models.Index(
+                fields=["category", "branch", "is_complete", "started_at"],
+                name="runcatstats_cat_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stats of run {self.run_id} in {self.category_id}: {self.passed}/{self.total}"
+
+
+class Trend(models.Model):
+    """Cached trend of one project (category NULL) or one category on one branch.
+
+    ``slope_per_day`` is in pass-rate fraction per day; the fitted line is
+    ``rate(t) = intercept + slope_per_day * days(t - anchor_at)``.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    branch = models.CharField(max_length=255)
+    window_days = models.PositiveIntegerField()
+    n_points = models.PositiveIntegerField(default=0)
+    slope_per_day = models.FloatField(null=True, blank=True)
+    intercept = models.FloatField(null=True, blank=True)
+    anchor_at = models.DateTimeField(null=True, blank=True)
+    target_bp = models.PositiveIntegerField(default=0)
+    target_reached = models.BooleanField(default=False)
+    eta = models.DateTimeField(null=True, blank=True)
+    on_track = models.BooleanField(default=False)
+    # Tests per week that must start passing to meet the due date (None: no due date,
+    # or already reached); rate_needed_per_week is the same as a fraction per week.
+    needed_per_week = models.FloatField(null=True, blank=True)
+    rate_needed_per_week = models.FloatField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "branch", "category"],
+                condition=Q(category__isnull=False),
+                name="trend_unique_category",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "branch"],
+                condition=Q(category__isnull=True),
+                name="trend_unique_overall",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"trend {self.project_id}/{self.branch}/{self.category_id}: {self.slope_per_day}"
+
+    @property
+    def slope_per_week(self) -> float | None:
+        """Return the slope in pass-rate fraction per week."""
+        return None if self.slope_per_day is None else self.slope_per_day * 7
+
+
+class TestStats(models.Model):
+    """Per-test summary on a project's default branch, refreshed by Celery.
+
+    ``failing_since_run`` is the first run of the current streak of complete runs in
+    which the test did not pass; ``flake_rate`` = flaky runs / runs with a result
+    within the trend window.
+    """
+
+    test = models.OneToOneField(Test, on_delete=models.CASCADE, related_name="stats")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_outcome = models.PositiveSmallIntegerField(null=True, blank=True)
+    failing_since_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failing_runs = models.PositiveIntegerField(default=0)
+    window_runs = models.PositiveIntegerField(default=0)
+    flaky_runs = models.PositiveIntegerField(default=0)
+    flake_rate = models.FloatField(default=0.0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "test stats"
+        indexes = [
+            models.Index(fields=["project", "category", "flake_rate"], name="teststats_flaky"),
+            models.Index(fields=["project", "failing_since_run"], name="teststats_failing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"stats of test {self.test_id}"
