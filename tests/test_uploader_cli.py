@@ -65,7 +65,9 @@ class FakePassline:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -252,8 +254,10 @@ def test_sends_every_matched_file_gzipped_in_one_post(tmp_path, report, sleeps, 
     already.write_bytes(gzip.compress(REPORT.replace(b"cli", b"gz")))
     with FakePassline([ACCEPTED]) as fake:
         code = upload(
-            ["--url", fake.url + "/", "--token", "t", "--branch", "main", "--final"]
-            + [str(report.parent / "*.xml*"), str(report)],
+            [
+                *("--url", fake.url + "/", "--token", "t", "--branch", "main", "--final"),
+                *(str(report.parent / "*.xml*"), str(report)),
+            ],
             sleeps,
         )
     assert code == 0
