@@ -1,0 +1,141 @@
+"""Choose each result's category: forced by the upload, else the first matching rule.
+
+Rules are compiled once per upload (not per row). Globs use ``fnmatch.fnmatchcase``
+semantics (case-sensitive, ``*`` crosses ``/``); regexes use ``re.search``. Guarding
+patterns against catastrophic backtracking is the settings form's job when a rule is
+saved; a rule that does not compile here is skipped with a log line, never fatal.
+"""
+
+import fnmatch
+import logging
+import re
+from collections.abc import Callable
+
+from django.db import transaction
+
+from ingest import signals
+from ingest.models import Category, CategoryRule, Project, Result, Test
+
+logger = logging.getLogger("passline.ingest")
+
+_FIELDS = ("file", "classname", "suite", "name")
+# Bound the per-upload memo so a million distinct keys cannot grow it without limit.
+_MEMO_LIMIT = 50_000
+RECATEGORIZE_BATCH = 2_000
+
+
+def category_uncategorized(*, project_id: int) -> int:
+    """Return the id of the project's "Uncategorized" category, creating it if absent."""
+    category, _ = Category.objects.get_or_create(project_id=project_id, name=Category.UNCATEGORIZED)
+    return category.pk
+
+
+def category_get_or_create(*, project_id: int, name: str) -> int:
+    """Return the id of the project's category called `name`, creating it if absent."""
+    category, _ = Category.objects.get_or_create(project_id=project_id, name=name[:200])
+    return category.pk
+
+
+def _compile(rule: CategoryRule) -> Callable[[str], bool] | None:
+    try:
+        if rule.kind == CategoryRule.Kind.REGEX:
+            return re.compile(rule.pattern).search  # type: ignore[return-value]
+        return re.compile(fnmatch.translate(rule.pattern)).match  # type: ignore[return-value]
+    except re.error as exc:
+        logger.warning("category rule skipped rule_id=%s error=%r", rule.pk, str(exc))
+        return None
+
+
+class CategoryMatcher:
+    """Map a test's (file, classname, suite, name) to a category id; first rule wins."""
+
+    def __init__(self, *, rules: list[tuple[str, Callable[[str], bool], int]], default_id: int):
+        self._rules = rules
+        self.default_id = default_id
+        # Only the fields some rule reads take part in the memo key.
+        self._used = tuple(f for f in _FIELDS if any(r[0] == f for r in rules))
+        self._memo: dict[tuple[str, ...], int] = {}
+
+    @classmethod
+    def for_project(cls, project: Project | int) -> "CategoryMatcher":
+        """Compile the project's ordered rules; the default is its "Uncategorized"."""
+        project_id = project if isinstance(project, int) else project.pk
+        compiled = []
+        for rule in CategoryRule.objects.filter(project_id=project_id).order_by("position", "id"):
+            matcher = _compile(rule)
+            if matcher is not None and rule.field in _FIELDS:
+                compiled.append((rule.field, matcher, rule.category_id))
+        return cls(rules=compiled, default_id=category_uncategorized(project_id=project_id))
+
+    @classmethod
+    def forced(cls, *, category_id: int) -> "CategoryMatcher":
+        """Return a matcher that gives every test `category_id`."""
+        return cls(rules=[], default_id=category_id)
+
+    @property
+    def has_rules(self) -> bool:
+        return bool(self._rules)
+
+    def category_for(self, *, file: str, classname: str, suite: str, name: str) -> int:
+        """Return the category id of the first rule matching the test, else the default."""
+        if not self._rules:
+            return self.default_id
+        values = {"file": file or "", "classname": classname or "", "suite": suite or ""}
+        values["name"] = name or ""
+        key = tuple(values[f] for f in self._used)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        found = self.default_id
+        for field, match, category_id in self._rules:
+            if match(values[field]):
+                found = category_id
+                break
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
+
+
+def project_recategorize(*, project_id: int) -> int:
+    """Re-evaluate the rules for every non-forced result of the project.
+
+    Returns the number of results whose category changed. Runs in batches of tests in
+    one transaction, then sends ``project_recategorized`` after commit.
+    """
+    matcher = CategoryMatcher.for_project(project_id)
+    changed = 0
+    with transaction.atomic():
+        tests = (
+            Test.objects.filter(project_id=project_id)
+            .order_by("pk")
+            .values_list("pk", "file", "classname", "suite", "name")
+        )
+        by_category: dict[int, list[int]] = {}
+        pending = 0
+        for pk, file, classname, suite, name in tests.iterator(chunk_size=RECATEGORIZE_BATCH):
+            category_id = matcher.category_for(
+                file=file, classname=classname, suite=suite, name=name
+            )
+            by_category.setdefault(category_id, []).append(pk)
+            pending += 1
+            if pending >= RECATEGORIZE_BATCH:
+                changed += _apply(project_id, by_category)
+                by_category, pending = {}, 0
+        changed += _apply(project_id, by_category)
+        transaction.on_commit(
+            lambda: signals.project_recategorized.send(sender=None, project_id=project_id)
+        )
+    logger.info("project recategorized project_id=%s changed=%s", project_id, changed)
+    return changed
+
+
+def _apply(project_id: int, by_category: dict[int, list[int]]) -> int:
+    changed = 0
+    for category_id, test_ids in by_category.items():
+        changed += (
+            Result.objects.filter(test_id__in=test_ids, category_forced=False)
+            .exclude(category_id=category_id)
+            .update(category_id=category_id)
+        )
+    return changed
