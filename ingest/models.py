@@ -210,6 +210,8 @@ class Upload(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     raw_pruned_at = models.DateTimeField(null=True, blank=True)
+    # Why the sweeper gave up on the upload; `error` keeps the last processing error.
+    quarantine_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -298,3 +300,38 @@ class Result(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test} in {self.run}: {self.get_outcome_display()}"
+
+
+class RecategorizeJob(models.Model):
+    """One request to re-apply a project's category rules, with its progress.
+
+    The settings page creates it (queued); Celery's task signals for
+    ``ingest.tasks.project_recategorize`` move it to running and then done or failed.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # Results whose category changed; NULL until done.
+    changed = models.PositiveIntegerField(null=True, blank=True)
+    # Results of the project when the job finished (the rows the rules were applied to).
+    results = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"], name="recatjob_project_status")]
+
+    def __str__(self) -> str:
+        return f"recategorize {self.project_id} ({self.status})"
