@@ -1,0 +1,1 @@
+"""Services of the ingest app: functions that write, named ``<entity>_<action>``."""
