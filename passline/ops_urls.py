@@ -1,3 +1,9 @@
-"""URL patterns (filled in by the owning feature)."""
+"""Operational URLs (mounted at the site root)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from passline import ops
+
+urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+]

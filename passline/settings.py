@@ -122,9 +122,13 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
+# The container health probe talks plain HTTP to gunicorn from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -144,6 +148,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks (seconds). Each feature adds its own entries to this one dict.
+CELERY_BEAT_SCHEDULE = {
+    "retention-prune": {"task": "ingest.maintenance_tasks.retention_prune", "schedule": 6 * 3600},
+    "uploads-sweep": {"task": "ingest.maintenance_tasks.uploads_sweep", "schedule": 5 * 60},
+    "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
+    "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
+}
 CELERY_TIMEZONE = "UTC"
 
 REST_FRAMEWORK = {
@@ -178,6 +189,15 @@ PASSLINE_MAX_UPLOAD_ATTEMPTS = env.int("PASSLINE_MAX_UPLOAD_ATTEMPTS", default=5
 PASSLINE_RAW_RETENTION_DAYS = env.int("PASSLINE_RAW_RETENTION_DAYS", default=90)
 PASSLINE_RESULT_RETENTION_DAYS = env.int("PASSLINE_RESULT_RETENTION_DAYS", default=365)
 PASSLINE_TREND_WINDOW_DAYS = env.int("PASSLINE_TREND_WINDOW_DAYS", default=30)
+PASSLINE_FLAKY_WINDOW_DAYS = env.int(
+    "PASSLINE_FLAKY_WINDOW_DAYS", default=PASSLINE_TREND_WINDOW_DAYS
+)
+# Denominator watch: a run is "incomplete" when its total is below this fraction of the
+# median total of the last LOOKBACK complete runs, or a category present in at least
+# CATEGORY_SHARE of those runs has no results.
+PASSLINE_INCOMPLETE_TOTAL_RATIO = env.float("PASSLINE_INCOMPLETE_TOTAL_RATIO", default=0.5)
+PASSLINE_INCOMPLETE_LOOKBACK_RUNS = env.int("PASSLINE_INCOMPLETE_LOOKBACK_RUNS", default=10)
+PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHARE", default=0.8)
 # Django refuses request bodies larger than this before reading them; uploads use the
 # streaming limit above instead, so only ordinary form posts are affected.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -185,13 +205,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# LOG_FORMAT=json gives one JSON object per line; the default is key=value pairs. Both
+# carry ids passed with ``extra=`` (upload_id, run_id, project_id).
+LOG_FORMAT = "json" if env.str("LOG_FORMAT", default="kv").lower() == "json" else "kv"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "kv": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "kv": {"()": "passline.logging.KeyValueFormatter"},
+        "json": {"()": "passline.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
