@@ -1,0 +1,134 @@
+"""Flaky tests and per-test stats.
+
+A result is flaky in a run when its test had both failing and passing attempts there
+(ingest sets ``Result.flaky``). A test's flake rate = runs in which it was flaky /
+runs in which it had a result, over the complete runs of the default branch within
+the last PASSLINE_FLAKY_WINDOW_DAYS days (default: the trend window).
+
+- ``test_stats_refresh(project_id=, now=None)`` (service, Celery): rebuild TestStats.
+- ``flaky_tests_list(project=, category=None, limit=50)`` (selector): from TestStats.
+- ``run_flaky_tests_list(run=, limit=200)`` (selector): flaky results of one run.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from dashboard.models import TestStats
+from ingest.models import Category, Project, Result, Run
+
+
+def is_passing(*, outcome: int, flaky: bool, flaky_counts_as_pass: bool) -> bool:
+    """Return True when a result counts as passed under the project's flaky setting."""
+    return outcome == Result.Outcome.PASSED and (flaky_counts_as_pass or not flaky)
+
+
+def flaky_window_days() -> int:
+    """Return the flake-rate window in days."""
+    return getattr(settings, "PASSLINE_FLAKY_WINDOW_DAYS", settings.PASSLINE_TREND_WINDOW_DAYS)
+
+
+def test_stats_refresh(*, project_id: int, now: datetime | None = None) -> int:
+    """Rebuild the TestStats rows of a project from the window's results; return rows.
+
+    ``failing_since_run`` and ``failing_runs`` only look inside the window; the
+    per-test history (``test_history_get``) gives the full streak.
+    """
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    now = now or timezone.now()
+    rows = (
+        Result.objects.filter(
+            run__project=project,
+            run__branch=project.default_branch,
+            run__is_complete=True,
+            run__started_at__gte=now - timedelta(days=flaky_window_days()),
+            run__started_at__lte=now,
+        )
+        .order_by("test_id", "-run__started_at", "-run_id")
+        .values_list("test_id", "run_id", "outcome", "flaky", "category_id")
+    )
+    built: list[TestStats] = []
+    current: TestStats | None = None
+    streak_open = False
+    for test_id, run_id, outcome, flaky, category_id in rows.iterator(chunk_size=5000):
+        if current is None or current.test_id != test_id:
+            current = TestStats(
+                test_id=test_id,
+                project=project,
+                category_id=category_id,
+                last_run_id=run_id,
+                last_outcome=outcome,
+                computed_at=now,
+            )
+            built.append(current)
+            streak_open = True
+        passing = is_passing(
+            outcome=outcome, flaky=flaky, flaky_counts_as_pass=project.flaky_counts_as_pass
+        )
+        if streak_open:
+            # The streak is the newest results that do not pass (skipped included).
+            if passing:
+                streak_open = False
+            else:
+                current.failing_runs += 1
+                current.failing_since_run_id = run_id
+        current.window_runs += 1
+        current.flaky_runs += int(flaky)
+    for stats in built:
+        stats.flake_rate = stats.flaky_runs / stats.window_runs if stats.window_runs else 0.0
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        TestStats.objects.filter(project=project).delete()
+        TestStats.objects.bulk_create(built, batch_size=2000)
+    return len(built)
+
+
+def flaky_tests_list(
+    *, project: Project, category: Category | None = None, limit: int = 50
+) -> list[dict]:
+    """Return the project's flaky tests (flake rate > 0), most flaky first.
+
+    Each item: test_id, name, classname, category (name or None), flaky_runs,
+    window_runs, flake_rate (fraction), last_outcome (Result.Outcome value).
+    """
+    qs = TestStats.objects.filter(project=project, flaky_runs__gt=0)
+    if category is not None:
+        qs = qs.filter(category=category)
+    qs = qs.select_related("test", "category").order_by("-flake_rate", "-flaky_runs", "test_id")
+    return [
+        {
+            "test_id": s.test_id,
+            "name": s.test.name,
+            "classname": s.test.classname,
+            "category": s.category.name if s.category else None,
+            "flaky_runs": s.flaky_runs,
+            "window_runs": s.window_runs,
+            "flake_rate": s.flake_rate,
+            "last_outcome": s.last_outcome,
+        }
+        for s in qs[:limit]
+    ]
+
+
+def run_flaky_tests_list(*, run: Run, limit: int = 200) -> list[dict]:
+    """Return the flaky results of one run: test_id, name, classname, category, outcome."""
+    qs = (
+        Result.objects.filter(run=run, flaky=True)
+        .select_related("test", "category")
+        .order_by("category__name", "test__classname", "test__name")
+    )
+    return [
+        {
+            "test_id": r.test_id,
+            "name": r.test.name,
+            "classname": r.test.classname,
+            "category": r.category.name,
+            "outcome": r.outcome,
+            "attempts": r.attempts,
+        }
+        for r in qs[:limit]
+    ]

@@ -1,0 +1,28 @@
+"""Receivers of ingest's signals: they only enqueue dashboard tasks after commit."""
+
+from django.db import transaction
+
+from dashboard.tasks import project_stats_rebuild as project_stats_rebuild_task
+from dashboard.tasks import run_completed_refresh as run_completed_refresh_task
+from dashboard.tasks import run_stats_update as run_stats_update_task
+from dashboard.tasks import trend_refresh as trend_refresh_task
+
+
+def on_upload_processed(sender, *, upload_id: int, run_id: int, project_id: int, **kwargs) -> None:
+    """Update the run's rollups once the upload's results are committed."""
+    transaction.on_commit(lambda: run_stats_update_task.delay(run_id))
+
+
+def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
+    """Update the run's rollups, then the project's trends and test stats."""
+    transaction.on_commit(lambda: run_completed_refresh_task.delay(run_id, project_id))
+
+
+def on_project_recategorized(sender, *, project_id: int, **kwargs) -> None:
+    """Rebuild every rollup of the project from its re-categorised results."""
+
+    def enqueue() -> None:
+        # Chained so the trends read the rebuilt rollups.
+        (project_stats_rebuild_task.si(project_id) | trend_refresh_task.si(project_id)).delay()
+
+    transaction.on_commit(enqueue)

@@ -1,0 +1,157 @@
+"""Pure trend maths: Theil-Sen slope, ETA to a target, needed weekly rate, downsampling.
+
+No Django here. Times are timezone-aware UTC datetimes; pass rates are fractions 0..1;
+slopes are fraction per day.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
+
+DAY = 86_400.0
+# Above this many pairs the slope is the median of a deterministic random sample of
+# pairs (seeded by the input size), which keeps 10,000 points well under a second.
+MAX_PAIRS = 50_000
+# An ETA further away than this is reported as "not on track" rather than a date.
+MAX_ETA_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted line ``rate(t) = intercept + slope_per_day * days(t - anchor_at)``."""
+
+    slope_per_day: float
+    intercept: float
+    anchor_at: datetime
+    n_points: int
+
+    def rate_at(self, when: datetime) -> float:
+        """Return the line's pass rate (fraction) at ``when``."""
+        return self.intercept + self.slope_per_day * (when - self.anchor_at).total_seconds() / DAY
+
+
+def _pair_slopes(xs: list[float], ys: list[float]) -> list[float]:
+    n = len(xs)
+    slopes = []
+    if n * (n - 1) // 2 <= MAX_PAIRS:
+        for i in range(n):
+            xi, yi = xs[i], ys[i]
+            for j in range(i + 1, n):
+                dx = xs[j] - xi
+                if dx:
+                    slopes.append((ys[j] - yi) / dx)
+        return slopes
+    rng = random.Random(n)
+    for _ in range(MAX_PAIRS):
+        i, j = rng.randrange(n), rng.randrange(n)
+        dx = xs[j] - xs[i]
+        if dx:
+            slopes.append((ys[j] - ys[i]) / dx)
+    return slopes
+
+
+def theil_sen(points: list[tuple[datetime, float]]) -> Fit | None:
+    """Fit a Theil-Sen line through (time, pass rate) points.
+
+    The slope is the median of the slopes of all pairs with different times (a sample
+    of pairs for large inputs); the intercept is the median of ``y - slope * x`` with
+    x in days from the latest point, which is the anchor. Return None with fewer than
+    two distinct times.
+    """
+    if len(points) < 2:
+        return None
+    points = sorted(points, key=lambda p: p[0])
+    anchor = points[-1][0]
+    xs = [(t - anchor).total_seconds() / DAY for t, _ in points]
+    ys = [float(y) for _, y in points]
+    slopes = _pair_slopes(xs, ys)
+    if not slopes:
+        return None
+    slope = median(slopes)
+    intercept = median(y - slope * x for x, y in zip(xs, ys, strict=True))
+    return Fit(slope_per_day=slope, intercept=intercept, anchor_at=anchor, n_points=len(points))
+
+
+def eta(*, fit: Fit | None, target: float, now: datetime) -> datetime | None:
+    """Return when the fitted line reaches ``target`` (a fraction), or None.
+
+    None when there is no fit, the slope is <= 0 (not on track), or the crossing is
+    more than MAX_ETA_DAYS away. A line already above the target gives ``now``.
+    """
+    if fit is None or fit.slope_per_day <= 0:
+        return None
+    days = (target - fit.intercept) / fit.slope_per_day
+    crossing_days_from_now = days - (now - fit.anchor_at).total_seconds() / DAY
+    if crossing_days_from_now > MAX_ETA_DAYS:
+        return None
+    if crossing_days_from_now <= 0:
+        return now
+    return now + timedelta(days=crossing_days_from_now)
+
+
+def iso(when: datetime | None) -> str | None:
+    """Return an ISO 8601 UTC string ending in "Z" (as DRF renders), or None."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def due_end(due: date) -> datetime:
+    """Return the end of the due date (midnight after it, UTC)."""
+    return datetime.combine(due + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def weeks_left(*, due: date | None, now: datetime) -> float | None:
+    """Return the weeks from ``now`` to the end of ``due``; None without a due date."""
+    if due is None:
+        return None
+    return (due_end(due) - now).total_seconds() / (7 * DAY)
+
+
+def needed_per_week(*, needed: int, due: date | None, now: datetime) -> float | None:
+    """Return tests per week that must start passing to meet the due date.
+
+    None without a due date, when nothing is needed, or when the due date has passed.
+    """
+    weeks = weeks_left(due=due, now=now)
+    if weeks is None or needed <= 0 or weeks <= 0:
+        return None
+    return needed / weeks
+
+
+def on_track(*, reached: bool, eta_at: datetime | None, due: date | None, fit: Fit | None) -> bool:
+    """Return True when the target is reached, or the ETA exists and meets the due date."""
+    if reached:
+        return True
+    if fit is None or fit.slope_per_day <= 0 or eta_at is None:
+        return False
+    return due is None or eta_at <= due_end(due)
+
+
+def downsample(points: list, max_points: int, key=lambda p: p) -> list:
+    """Reduce ``points`` (in time order) to at most ``max_points``, keeping extremes.
+
+    The series is cut into equal buckets; each bucket keeps its lowest and highest
+    point by ``key`` (in time order), and the first and last points are always kept,
+    so dips, peaks and the latest figure survive on long histories.
+    """
+    n = len(points)
+    if max_points < 4:
+        max_points = 4
+    if n <= max_points:
+        return list(points)
+    inner = points[1:-1]
+    buckets = (max_points - 2) // 2
+    size = len(inner) / buckets
+    kept = [points[0]]
+    for b in range(buckets):
+        chunk = list(enumerate(inner[int(b * size) : int((b + 1) * size)]))
+        if not chunk:
+            continue
+        lo = min(chunk, key=lambda c: key(c[1]))
+        hi = max(chunk, key=lambda c: key(c[1]))
+        for _, p in sorted({lo[0]: lo, hi[0]: hi}.values(), key=lambda c: c[0]):
+            kept.append(p)
+    kept.append(points[-1])
+    return kept

@@ -1,0 +1,108 @@
+"""Theil-Sen slope, ETA, needed weekly rate and downsampling (pure maths)."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from dashboard import trends
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def line(n: int, start: float, per_day: float, step_days: float = 1.0):
+    return [(T0 + timedelta(days=i * step_days), start + per_day * i * step_days) for i in range(n)]
+
+
+def test_theil_sen_recovers_a_straight_line():
+    fit = trends.theil_sen(line(10, 0.5, 0.01))
+    assert fit.slope_per_day == pytest.approx(0.01)
+    assert fit.anchor_at == T0 + timedelta(days=9)
+    assert fit.intercept == pytest.approx(0.59)
+    assert fit.rate_at(T0) == pytest.approx(0.5)
+
+
+def test_theil_sen_ignores_outliers():
+    points = line(11, 0.5, 0.01)
+    points[5] = (points[5][0], 0.0)  # a broken run
+    points[7] = (points[7][0], 1.0)
+    fit = trends.theil_sen(points)
+    assert fit.slope_per_day == pytest.approx(0.01)
+
+
+def test_theil_sen_needs_two_distinct_times():
+    assert trends.theil_sen([]) is None
+    assert trends.theil_sen([(T0, 0.5)]) is None
+    assert trends.theil_sen([(T0, 0.5), (T0, 0.6)]) is None
+
+
+def test_theil_sen_on_ten_thousand_points_is_deterministic_and_close():
+    points = line(10_000, 0.2, 0.0001, step_days=0.05)
+    first = trends.theil_sen(points)
+    assert first == trends.theil_sen(list(reversed(points)))
+    assert first.slope_per_day == pytest.approx(0.0001)
+    assert first.n_points == 10_000
+
+
+def test_eta_is_where_the_line_crosses_the_target():
+    fit = trends.Fit(slope_per_day=0.01, intercept=0.8, anchor_at=T0, n_points=5)
+    assert trends.eta(fit=fit, target=0.9, now=T0) == T0 + timedelta(days=10)
+    # Two days later the crossing is 8 days away.
+    assert trends.eta(fit=fit, target=0.9, now=T0 + timedelta(days=2)) == T0 + timedelta(days=10)
+
+
+def test_eta_is_none_when_trend_is_flat_or_falling():
+    for slope in (0.0, -0.01):
+        fit = trends.Fit(slope_per_day=slope, intercept=0.8, anchor_at=T0, n_points=5)
+        assert trends.eta(fit=fit, target=0.9, now=T0) is None
+        assert not trends.on_track(reached=False, eta_at=None, due=None, fit=fit)
+    assert trends.eta(fit=None, target=0.9, now=T0) is None
+
+
+def test_eta_is_none_when_centuries_away():
+    fit = trends.Fit(slope_per_day=1e-12, intercept=0.1, anchor_at=T0, n_points=5)
+    assert trends.eta(fit=fit, target=0.9, now=T0) is None
+
+
+def test_eta_is_now_when_the_line_is_already_above_target():
+    fit = trends.Fit(slope_per_day=0.01, intercept=0.95, anchor_at=T0, n_points=5)
+    assert trends.eta(fit=fit, target=0.9, now=T0) == T0
+
+
+def test_on_track_compares_eta_with_end_of_due_date():
+    fit = trends.Fit(slope_per_day=0.01, intercept=0.8, anchor_at=T0, n_points=5)
+    eta = T0 + timedelta(days=10)  # 2026-03-11 00:00
+    assert trends.on_track(reached=False, eta_at=eta, due=date(2026, 3, 10), fit=fit)
+    assert not trends.on_track(reached=False, eta_at=eta, due=date(2026, 3, 9), fit=fit)
+    assert trends.on_track(reached=False, eta_at=eta, due=None, fit=fit)
+    assert trends.on_track(reached=True, eta_at=None, due=None, fit=None)
+
+
+def test_needed_per_week_spreads_tests_over_weeks_left():
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    # Due 2026-03-28 ends at 2026-03-29 00:00: exactly 4 weeks.
+    assert trends.needed_per_week(needed=44, due=date(2026, 3, 28), now=now) == 11
+    assert trends.needed_per_week(needed=44, due=None, now=now) is None
+    assert trends.needed_per_week(needed=0, due=date(2026, 3, 28), now=now) is None
+    assert trends.needed_per_week(needed=44, due=date(2026, 2, 1), now=now) is None
+
+
+def test_downsample_keeps_extremes_and_last_point():
+    values = [0.5] * 1000
+    values[123] = 0.01
+    values[777] = 0.99
+    values[-1] = 0.42
+    points = list(enumerate(values))
+    kept = trends.downsample(points, 50, key=lambda p: p[1])
+    assert len(kept) <= 50
+    assert kept[0] == points[0] and kept[-1] == points[-1]
+    assert (123, 0.01) in kept and (777, 0.99) in kept
+    assert [p[0] for p in kept] == sorted(p[0] for p in kept)
+
+
+def test_downsample_leaves_short_series_alone():
+    assert trends.downsample([1, 2, 3], 500) == [1, 2, 3]
+
+
+def test_iso_renders_utc_with_z():
+    assert trends.iso(T0) == "2026-03-01T00:00:00Z"
+    assert trends.iso(None) is None
