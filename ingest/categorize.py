@@ -42,7 +42,7 @@ def _compile(rule: CategoryRule) -> Callable[[str], bool] | None:
             return re.compile(rule.pattern).search  # type: ignore[return-value]
         return re.compile(fnmatch.translate(rule.pattern)).match  # type: ignore[return-value]
     except re.error as exc:
-        logger.warning("category rule skipped rule_id=%s error=%r", rule.pk, str(exc))
+        logger.warning("category rule skipped", extra={"rule_id": rule.pk, "error": str(exc)})
         return None
 
 
@@ -126,7 +126,7 @@ def project_recategorize(*, project_id: int) -> int:
         transaction.on_commit(
             lambda: signals.project_recategorized.send(sender=None, project_id=project_id)
         )
-    logger.info("project recategorized project_id=%s changed=%s", project_id, changed)
+    logger.info("project recategorized", extra={"project_id": project_id, "changed": changed})
     return changed
 
 
