@@ -1,3 +1,22 @@
-"""URL patterns (filled in by the owning feature)."""
+"""Dashboard pages (server-rendered, namespace "dashboard") and Django's sign-in/out views.
 
-urlpatterns: list = []
+The auth views stay outside the namespace so ``LOGIN_URL = "login"`` resolves.
+"""
+
+from django.urls import include, path
+
+from dashboard import views
+
+pages = [
+    path("", views.project_list, name="project-list"),
+    path("p/<slug:slug>/", views.project_overview, name="overview"),
+    path("p/<slug:slug>/compare/", views.compare, name="compare"),
+    path("p/<slug:slug>/c/<path:category>/", views.category_detail, name="category"),
+    path("p/<slug:slug>/runs/<path:key>/", views.run_detail, name="run"),
+    path("p/<slug:slug>/tests/<int:test_id>/", views.test_detail, name="test"),
+]
+
+urlpatterns = [
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include((pages, "dashboard"))),
+]

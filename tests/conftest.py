@@ -39,6 +39,19 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _static_without_manifest(settings):
+    """Serve {% static %} from the finders: tests never run collectstatic.
+
+    With DEBUG off (as under tests) the production manifest storage raises for any
+    file missing from a manifest that does not exist.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Keep raw uploads written by tests out of the developer's var/ folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
