@@ -1,3 +1,19 @@
-"""URL patterns (filled in by the owning feature)."""
+"""Analytics API, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard import api_views
+
+urlpatterns = [
+    path(
+        "projects/<slug:slug>/summary",
+        api_views.ProjectSummaryView.as_view(),
+        name="api-project-summary",
+    ),
+    path("projects/<slug:slug>/runs", api_views.ProjectRunsView.as_view(), name="api-project-runs"),
+    path(
+        "projects/<slug:slug>/compare",
+        api_views.ProjectCompareView.as_view(),
+        name="api-project-compare",
+    ),
+]

@@ -1,0 +1,200 @@
+"""Serializers of the analytics API: query-parameter checks and response shapes.
+
+Responses are built by selectors as plain dicts; the response serializers here
+describe them for the OpenAPI document (and render the runs list).
+"""
+
+from rest_framework import serializers
+
+from dashboard.models import RunStats
+from dashboard.trends import iso
+
+
+class SummaryQuerySerializer(serializers.Serializer):
+    branch = serializers.CharField(required=False, max_length=255)
+
+
+class RunsQuerySerializer(serializers.Serializer):
+    branch = serializers.CharField(required=False, max_length=255)
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; runs started at or after."
+    )
+    until = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; runs started at or before."
+    )
+
+    def validate(self, attrs):
+        if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:
+            raise serializers.ValidationError("since must not be after until.")
+        return attrs
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    base = serializers.CharField(
+        required=False, max_length=255, help_text="Run key; default: the project's baseline."
+    )
+    head = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="Run key; default: the latest complete run on the default branch.",
+    )
+
+
+class CountsSerializer(serializers.Serializer):
+    tests = serializers.IntegerField(help_text="The total (skipped included unless excluded).")
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    error = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    flaky = serializers.IntegerField()
+
+
+class FlagsSerializer(serializers.Serializer):
+    incomplete = serializers.BooleanField()
+    denominator = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class BaselineSerializer(serializers.Serializer):
+    run = serializers.CharField()
+    pass_rate = serializers.FloatField(allow_null=True)
+    passed = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class FiguresSerializer(serializers.Serializer):
+    pass_rate = serializers.FloatField(allow_null=True, help_text="Fraction 0..1.")
+    passed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    counts = CountsSerializer()
+    target = serializers.FloatField(help_text="Fraction 0..1.")
+    target_due = serializers.DateField(allow_null=True)
+    target_reached = serializers.BooleanField()
+    tests_needed = serializers.IntegerField(help_text="max(0, ceil(target x total) - passed).")
+    baseline = BaselineSerializer(allow_null=True)
+    progress = serializers.FloatField(
+        allow_null=True, help_text="(rate - baseline rate) / (target - baseline rate), 0..1."
+    )
+    progress_note = serializers.CharField(help_text="Why progress is capped or null.")
+    trend_per_week = serializers.FloatField(
+        allow_null=True, help_text="Theil-Sen slope, pass-rate fraction per week."
+    )
+    eta = serializers.DateTimeField(allow_null=True)
+    on_track = serializers.BooleanField()
+    needed_per_week = serializers.FloatField(
+        allow_null=True, help_text="Tests per week that must start passing to meet the due date."
+    )
+
+
+class CategoryFiguresSerializer(FiguresSerializer):
+    name = serializers.CharField()
+
+
+class RunRefSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    commit = serializers.CharField()
+    build_url = serializers.CharField()
+
+
+class SummarySerializer(FiguresSerializer):
+    project = serializers.CharField()
+    branch = serializers.CharField()
+    run = RunRefSerializer(allow_null=True)
+    flags = FlagsSerializer()
+    categories = CategoryFiguresSerializer(many=True)
+
+
+class RunItemSerializer(serializers.Serializer):
+    """One run of the runs list, from its rollup."""
+
+    def to_representation(self, stats: RunStats) -> dict:
+        run = stats.run
+        return {
+            "run": run.key,
+            "branch": run.branch,
+            "commit": run.commit,
+            "build_url": run.build_url,
+            "started_at": iso(run.started_at),
+            "is_complete": run.is_complete,
+            "pass_rate": stats.pass_rate,
+            "counts": {
+                "tests": stats.total,
+                "passed": stats.passed,
+                "failed": stats.failed,
+                "error": stats.error,
+                "skipped": stats.skipped,
+                "flaky": stats.flaky,
+            },
+            "duration": stats.duration,
+            "flags": {
+                "incomplete": stats.flag_incomplete,
+                "denominator": stats.flag_denominator,
+                "reasons": list(stats.flag_reasons),
+            },
+        }
+
+
+class RunItemSchemaSerializer(serializers.Serializer):
+    run = serializers.CharField()
+    branch = serializers.CharField()
+    commit = serializers.CharField()
+    build_url = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    is_complete = serializers.BooleanField()
+    pass_rate = serializers.FloatField(allow_null=True)
+    counts = CountsSerializer()
+    duration = serializers.FloatField(help_text="Seconds, summed over results.")
+    flags = FlagsSerializer()
+
+
+class CompareFiguresSerializer(serializers.Serializer):
+    fixed = serializers.IntegerField()
+    regressed = serializers.IntegerField()
+    added_passing = serializers.IntegerField()
+    added_not_passing = serializers.IntegerField()
+    removed_passing = serializers.IntegerField()
+    removed_not_passing = serializers.IntegerField()
+    newly_skipped = serializers.IntegerField()
+    flaky = serializers.IntegerField(help_text="Tests flaky in the head run.")
+    moved_in = serializers.IntegerField()
+    moved_out = serializers.IntegerField()
+    base_passed = serializers.IntegerField()
+    head_passed = serializers.IntegerField()
+    delta_passed = serializers.IntegerField()
+    base_total = serializers.IntegerField()
+    head_total = serializers.IntegerField()
+
+
+class CompareCategorySerializer(CompareFiguresSerializer):
+    name = serializers.CharField()
+
+
+class CompareRunSerializer(serializers.Serializer):
+    run = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    passed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    pass_rate = serializers.FloatField(allow_null=True)
+
+
+class ChangeSerializer(serializers.Serializer):
+    test_id = serializers.IntegerField()
+    classname = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    change = serializers.CharField()
+    base_outcome = serializers.CharField(allow_null=True)
+    head_outcome = serializers.CharField(allow_null=True)
+
+
+class CompareSerializer(serializers.Serializer):
+    base = CompareRunSerializer()
+    head = CompareRunSerializer()
+    overall = CompareFiguresSerializer()
+    categories = CompareCategorySerializer(many=True)
+    identity = serializers.CharField()
+    identity_holds = serializers.BooleanField()
+    changes = ChangeSerializer(many=True)
+    changes_total = serializers.IntegerField()
+    changes_truncated = serializers.BooleanField()
