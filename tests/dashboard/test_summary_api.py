@@ -27,7 +27,7 @@ def url(slug: str, query: str = "") -> str:
 def example_project():
     project = ProjectFactory(slug="example", target_bp=9000, target_due=date(2026, 6, 30))
     with time_machine.travel(NOW, tick=False):
-        base, head = example_runs(project, BASE_AT, HEAD_AT)
+        example_runs(project, BASE_AT, HEAD_AT)
         # A run in between so the trend has three points.
         middle = {name: ((b + a) // 2, total) for name, ((b, a), total) in EXAMPLE.items()}
         make_run(project, "middle", BASE_AT + timedelta(days=10), category_results(middle))
