@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.permissions import BasePermission
@@ -144,3 +145,18 @@ def project_for_read(request, slug: str) -> Project:
             return project
         raise NotFound()
     raise NotAuthenticated()
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Describe BearerTokenAuthentication in the OpenAPI document."""
+
+    target_class = "ingest.auth.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A project API token, e.g. `pl_u_…` (upload) or `pl_r_…` (read), "
+            "created with `manage.py createtoken`. Only accepted in the Authorization header.",
+        }
