@@ -397,3 +397,106 @@ def test_module_entry_point_prints_help():
     )
     assert result.returncode == 0
     assert "Exit codes" in result.stdout
+
+
+# --- Against a live passline server ----------------------------------------------------
+
+
+def cli_subprocess(args, *, env=None):
+    """Run ``python -m passline_upload`` as CI would, with a clean environment."""
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(REPO_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "passline_upload", *args],
+        cwd=REPO_ROOT,
+        env=base | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def live_project(transactional_db):
+    from ingest.services.projects import project_create
+    from ingest.services.tokens import token_create
+
+    project = project_create(slug="shop", name="Shop")
+    _, plaintext = token_create(project=project, scope="upload", name="ci")
+    return project, plaintext
+
+
+def test_live_upload_is_accepted_processed_and_counted(live_server, live_project, report):
+    from ingest.models import Upload
+
+    project, token = live_project
+    result = cli_subprocess(
+        [
+            *("--url", live_server.url, "--run", "pipeline-7", "--branch", "main"),
+            *("--commit", "abc123", "--final", "--wait", str(report)),
+        ],
+        env={"PASSLINE_TOKEN": token},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "processed: tests=3 passed=1 failed=1 error=0 skipped=1" in result.stdout
+    upload = Upload.objects.select_related("run").get(run__project=project)
+    assert upload.status == Upload.Status.PROCESSED
+    assert (upload.tests, upload.passed, upload.failed, upload.skipped) == (3, 1, 1, 1)
+    assert upload.is_final and upload.idempotency_key
+    assert (upload.run.key, upload.run.branch, upload.run.commit) == (
+        "pipeline-7",
+        "main",
+        "abc123",
+    )
+    assert upload.run.is_complete
+    assert f"{live_server.url}/api/v1/uploads/{upload.pk}" in result.stdout
+
+
+def test_live_upload_reads_run_metadata_from_github_actions_env(live_server, live_project, report):
+    from ingest.models import Run
+
+    project, token = live_project
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_RUN_ATTEMPT": "1",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_SHA": "feedbeef",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/shop",
+    }
+    result = cli_subprocess(
+        ["--url", live_server.url, str(report)], env={"PASSLINE_TOKEN": token} | github
+    )
+    assert result.returncode == 0, result.stderr
+    run = Run.objects.get(project=project)
+    assert (run.key, run.branch, run.commit) == ("4242-1", "main", "feedbeef")
+    assert run.build_url == "https://github.com/acme/shop/actions/runs/4242"
+
+
+def test_live_upload_with_a_bad_token_exits_3_saying_unauthorized(
+    live_server, live_project, report
+):
+    from ingest.models import Upload
+
+    result = cli_subprocess(
+        ["--url", live_server.url, "--token", "pl_upload_not-a-real-token", str(report)]
+    )
+    assert result.returncode == cli.EXIT_REFUSED
+    assert "HTTP 401" in result.stderr and "unauthorized" in result.stderr.lower()
+    assert "not-a-real-token" not in result.stderr + result.stdout
+    assert not Upload.objects.exists()
+
+
+def test_live_upload_of_a_non_junit_file_exits_3_with_the_server_detail(
+    live_server, live_project, tmp_path
+):
+    from ingest.models import Upload
+
+    _, token = live_project
+    bogus = tmp_path / "notes.xml"
+    bogus.write_text("this is not xml at all")
+    result = cli_subprocess(["--url", live_server.url, "--token", token, "--wait", str(bogus)])
+    assert result.returncode == cli.EXIT_REFUSED, result.stdout + result.stderr
+    # Refused at intake (422) before anything is stored.
+    assert "HTTP 422" in result.stderr, result.stderr
+    assert not Upload.objects.exists()
