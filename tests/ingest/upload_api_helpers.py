@@ -28,7 +28,7 @@ OTHER_REPORT = b"""<testsuite name="auth"><testcase classname="auth.Login" name=
 
 
 def gz(data: bytes) -> bytes:
-    return gzip.compress(data)
+    return gzip.compress(data, mtime=0)
 
 
 @pytest.fixture(autouse=True)
