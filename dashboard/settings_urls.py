@@ -1,3 +1,41 @@
-"""URL patterns (filled in by the owning feature)."""
+"""Project settings pages (admins only) under /p/<slug>/settings/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard.project_settings import rule_views, views
+
+app_name = "project_settings"
+
+urlpatterns = [
+    path("p/<slug:slug>/settings/", views.general, name="general"),
+    path("p/<slug:slug>/settings/categories/", views.categories, name="categories"),
+    path("p/<slug:slug>/settings/rules/", rule_views.rules, name="rules"),
+    path("p/<slug:slug>/settings/rules/<int:rule_id>/", rule_views.rules, name="rule_edit"),
+    path(
+        "p/<slug:slug>/settings/rules/<int:rule_id>/delete/",
+        rule_views.rule_delete,
+        name="rule_delete",
+    ),
+    path(
+        "p/<slug:slug>/settings/rules/<int:rule_id>/move/", rule_views.rule_move, name="rule_move"
+    ),
+    path("p/<slug:slug>/settings/rules/preview/", rule_views.rule_preview, name="rule_preview"),
+    path(
+        "p/<slug:slug>/settings/rules/recategorize/",
+        rule_views.recategorize,
+        name="recategorize",
+    ),
+    path("p/<slug:slug>/settings/rules/job/", rule_views.job_status, name="job_status"),
+    path("p/<slug:slug>/settings/tokens/", views.tokens, name="tokens"),
+    path(
+        "p/<slug:slug>/settings/tokens/<str:prefix>/revoke/",
+        views.token_revoke_view,
+        name="token_revoke",
+    ),
+    path("p/<slug:slug>/settings/uploads/", views.uploads, name="uploads"),
+    path(
+        "p/<slug:slug>/settings/uploads/<int:upload_id>/retry/",
+        views.upload_retry_view,
+        name="upload_retry",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Project settings pages for project admins: general, categories, rules, tokens, uploads."""

@@ -1,0 +1,79 @@
+"""Periodic maintenance tasks (retention, stuck-upload sweeper) and re-categorise progress.
+
+Imported by ``IngestConfig.ready`` so the tasks are registered and the Celery signal
+receivers below are connected in every process (web, worker, beat).
+"""
+
+import logging
+
+from celery import shared_task
+from celery.signals import task_failure, task_postrun, task_prerun
+from django.db.models import Q
+from django.utils import timezone
+
+from ingest.models import RecategorizeJob, Result
+from ingest.retention import retention_prune
+from ingest.sweeper import uploads_sweep
+
+logger = logging.getLogger("passline.ingest")
+
+RECATEGORIZE_TASK = "ingest.tasks.project_recategorize"
+J = RecategorizeJob.Status
+
+
+@shared_task(name="ingest.maintenance_tasks.retention_prune")
+def retention_prune_task() -> dict:
+    """Prune old raw uploads and results; return the counts."""
+    report = retention_prune()
+    return {"uploads": report.uploads, "raw_files": report.raw_files, "results": report.results}
+
+
+@shared_task(name="ingest.maintenance_tasks.uploads_sweep")
+def uploads_sweep_task() -> dict:
+    """Re-enqueue stuck uploads and quarantine hopeless ones; return their ids."""
+    report = uploads_sweep()
+    return {"requeued": report.requeued, "quarantined": report.quarantined}
+
+
+def _project_id(args, kwargs) -> int | None:
+    value = (kwargs or {}).get("project_id", args[0] if args else None)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# One task run re-applies the current rules, so it settles every job queued before it.
+@task_prerun.connect
+def _recategorize_started(sender=None, args=None, kwargs=None, **_) -> None:
+    if getattr(sender, "name", None) != RECATEGORIZE_TASK:
+        return
+    project_id = _project_id(args, kwargs)
+    RecategorizeJob.objects.filter(project_id=project_id, status=J.QUEUED).update(
+        status=J.RUNNING, started_at=timezone.now()
+    )
+
+
+@task_postrun.connect
+def _recategorize_finished(sender=None, args=None, kwargs=None, retval=None, state=None, **_):
+    if getattr(sender, "name", None) != RECATEGORIZE_TASK or state != "SUCCESS":
+        return
+    project_id = _project_id(args, kwargs)
+    RecategorizeJob.objects.filter(
+        Q(status=J.RUNNING) | Q(status=J.QUEUED), project_id=project_id
+    ).update(
+        status=J.DONE,
+        changed=retval if isinstance(retval, int) and retval >= 0 else None,
+        results=Result.objects.filter(run__project_id=project_id).count(),
+        finished_at=timezone.now(),
+    )
+
+
+@task_failure.connect
+def _recategorize_failed(sender=None, args=None, kwargs=None, exception=None, **_) -> None:
+    if getattr(sender, "name", None) != RECATEGORIZE_TASK:
+        return
+    project_id = _project_id(args, kwargs)
+    RecategorizeJob.objects.filter(
+        Q(status=J.RUNNING) | Q(status=J.QUEUED), project_id=project_id
+    ).update(status=J.FAILED, error=repr(exception)[:2000], finished_at=timezone.now())
