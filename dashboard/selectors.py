@@ -36,7 +36,8 @@ from django.utils import timezone
 from dashboard import targets
 from dashboard.compare import runs_compare
 from dashboard.flaky import flaky_tests_list, is_passing, run_flaky_tests_list
-from dashboard.models import RunCategoryStats, RunStats, TestStats, Trend
+from dashboard.models import RunCategoryStats, RunStats, Trend
+from dashboard.regressions import failing_tests_list, previous_complete_run
 from dashboard.trends import downsample, iso
 from ingest.models import Category, Project, Result, Run, Test
 
@@ -303,41 +304,13 @@ def category_detail_get(
     series = pass_rate_series(
         project=project, branch=branch, max_points=max_points, category=category
     )
-    failing = (
-        TestStats.objects.filter(project=project, category=category, failing_runs__gt=0)
-        .select_related("test", "failing_since_run")
-        .order_by("-failing_runs", "test_id")[:100]
-    )
     return {
         "name": category.name,
         "figures": figures,
         "series": series["categories"].get(category.name, []),
         "flaky_tests": flaky_tests_list(project=project, category=category),
-        "failing_tests": [
-            {
-                "test_id": s.test_id,
-                "classname": s.test.classname,
-                "name": s.test.name,
-                "failing_runs": s.failing_runs,
-                "failing_since_run": s.failing_since_run.key if s.failing_since_run else None,
-            }
-            for s in failing
-        ],
+        "failing_tests": failing_tests_list(project=project, category=category),
     }
-
-
-def previous_complete_run(*, run: Run) -> Run | None:
-    """Return the complete run on the same branch started just before ``run``."""
-    return (
-        Run.objects.filter(
-            project_id=run.project_id,
-            branch=run.branch,
-            is_complete=True,
-            started_at__lt=run.started_at,
-        )
-        .order_by("-started_at", "-id")
-        .first()
-    )
 
 
 def run_detail_get(*, run: Run) -> dict:
