@@ -500,3 +500,22 @@ def test_live_upload_of_a_non_junit_file_exits_3_with_the_server_detail(
     # Refused at intake (422) before anything is stored.
     assert "HTTP 422" in result.stderr, result.stderr
     assert not Upload.objects.exists()
+
+
+def test_documented_invocations_are_valid_cli_arguments():
+    import re
+    import shlex
+
+    recipes = (REPO_ROOT / "docs" / "ci-recipes.md").read_text()
+    invocations = re.findall(r"(?:passline-upload|-m passline_upload) ([^\n`|]+)", recipes)
+    final_uploads = 0
+    invocations = [i for i in invocations if "--help" not in i and not i.startswith("[")]
+    assert len(invocations) >= 5
+    for line in invocations:
+        args = cli.parser_build().parse_args(shlex.split(line.split(" #")[0]))
+        final_uploads += args.final
+        assert args.files
+    # GitHub (2), GitLab and Jenkins each show an upload that completes the run.
+    assert final_uploads >= 4
+    assert recipes.count("if: always()") >= 3
+    assert "when: always" in recipes and "post {" in recipes
