@@ -276,10 +276,21 @@ class Result(models.Model):
         ERROR = 3, "error"
         SKIPPED = 4, "skipped"
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="results")
-    test = models.ForeignKey(Test, on_delete=models.CASCADE, related_name="results")
-    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="results")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="results")
+    # No database-level FK constraints on this hot table: PostgreSQL checks them one row
+    # at a time, which cost more than the whole COPY-based bulk insert (ingest writes
+    # ids it just read in the same transaction). Django still cascades and protects.
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="results", db_constraint=False
+    )
+    test = models.ForeignKey(
+        Test, on_delete=models.CASCADE, related_name="results", db_constraint=False
+    )
+    upload = models.ForeignKey(
+        Upload, on_delete=models.CASCADE, related_name="results", db_constraint=False
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="results", db_constraint=False
+    )
     # True when the uploader chose the category; re-categorising leaves it alone.
     category_forced = models.BooleanField(default=False)
     outcome = models.PositiveSmallIntegerField(choices=Outcome.choices)
