@@ -76,7 +76,7 @@ def open_report(raw: BinaryIO, *, max_decompressed_bytes: int) -> BinaryIO:
         if not more:
             break
         magic += more
-    source: BinaryIO = io.BufferedReader(_Prefixed(magic, raw), _BUFFER)
+    source: BinaryIO = _Prefixed(magic, raw)  # type: ignore[assignment]
     compressed = magic == GZIP_MAGIC
     if compressed:
         source = gzip.GzipFile(fileobj=source, mode="rb")

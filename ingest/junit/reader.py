@@ -111,9 +111,8 @@ def check_report_head(head: bytes, *, complete: bool = False) -> None:
         for _event, element in parser.read_events():
             _check_root(element)
             break
-        else:
-            if complete:
-                parser.close()
+        if complete:
+            parser.close()
     except etree.XMLSyntaxError as exc:
         if _has_doctype(head):
             raise JUnitError(
