@@ -132,3 +132,7 @@ def run_flaky_tests_list(*, run: Run, limit: int = 200) -> list[dict]:
         }
         for r in qs[:limit]
     ]
+
+
+# Not a pytest test, despite its name, when a test module imports it.
+test_stats_refresh.__test__ = False

@@ -176,6 +176,9 @@ class TestStats(models.Model):
     flake_rate = models.FloatField(default=0.0)
     computed_at = models.DateTimeField()
 
+    # Not a pytest test class, despite its name.
+    __test__ = False
+
     class Meta:
         verbose_name_plural = "test stats"
         indexes = [

@@ -1,0 +1,65 @@
+"""Flaky tests: flaky in a run, flake rate over a window, per category."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from dashboard.flaky import flaky_tests_list, run_flaky_tests_list
+from dashboard.flaky import test_stats_refresh as refresh_test_stats
+from dashboard.models import TestStats
+from ingest.models import Category
+from tests.dashboard.analytics_data import F, P, make_run
+from tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+NOW = T0 + timedelta(days=40)
+
+
+@pytest.fixture
+def project():
+    project = ProjectFactory()
+    # An old run outside the 30-day window: its flakes must not count.
+    make_run(project, "old", T0, [("wobbly", P, "Auth", True), ("solid", P, "Auth")])
+    for i in range(4):
+        make_run(
+            project,
+            f"r{i}",
+            T0 + timedelta(days=20 + i),
+            [
+                ("wobbly", P, "Auth", i % 2 == 0),  # flaky in 2 of 4 runs
+                ("solid", P, "Auth"),
+                ("shaky", F if i == 3 else P, "Cache", i == 3),  # flaky once, finally failing
+            ],
+        )
+    with time_machine.travel(NOW, tick=False):
+        refresh_test_stats(project_id=project.pk)
+    return project
+
+
+def test_flake_rate_over_window(project):
+    rates = {
+        s.test.name: (s.flaky_runs, s.window_runs, s.flake_rate) for s in TestStats.objects.all()
+    }
+    assert rates == {"wobbly": (2, 4, 0.5), "solid": (0, 4, 0.0), "shaky": (1, 4, 0.25)}
+
+
+def test_flaky_tests_listed_most_flaky_first_and_per_category(project):
+    assert [t["name"] for t in flaky_tests_list(project=project)] == ["wobbly", "shaky"]
+    cache = Category.objects.get(project=project, name="Cache")
+    items = flaky_tests_list(project=project, category=cache)
+    assert [(t["name"], t["category"], t["flake_rate"]) for t in items] == [
+        ("shaky", "Cache", 0.25)
+    ]
+
+
+def test_flaky_in_run(project):
+    run = project.runs.get(key="r3")
+    assert [(t["name"], t["outcome"]) for t in run_flaky_tests_list(run=run)] == [("shaky", F)]
+
+
+def test_refresh_is_idempotent(project):
+    with time_machine.travel(NOW, tick=False):
+        refresh_test_stats(project_id=project.pk)
+    assert TestStats.objects.filter(project=project).count() == 3
