@@ -279,11 +279,21 @@ class Result(models.Model):
     # No database-level FK constraints on this hot table: PostgreSQL checks them one row
     # at a time, which cost more than the whole COPY-based bulk insert (ingest writes
     # ids it just read in the same transaction). Django still cascades and protects.
+    # No single-column indexes on run and test: (run, test), (run, category) and
+    # (test, run) below already start with them, and every index slows the bulk insert.
     run = models.ForeignKey(
-        Run, on_delete=models.CASCADE, related_name="results", db_constraint=False
+        Run,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
     )
     test = models.ForeignKey(
-        Test, on_delete=models.CASCADE, related_name="results", db_constraint=False
+        Test,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
     )
     upload = models.ForeignKey(
         Upload, on_delete=models.CASCADE, related_name="results", db_constraint=False
