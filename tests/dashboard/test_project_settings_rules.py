@@ -215,7 +215,7 @@ def test_move_up_and_down(client, project, admin):
 
 
 def test_edit_keeps_position_and_delete_renumbers(client, project, admin, auth):
-    a, b, c = make_rules(project, "a*", "b*", "c*")
+    a, b, _c = make_rules(project, "a*", "b*", "c*")
     client.force_login(admin)
     page = client.get(f"/p/acme/settings/rules/{b.pk}/")
     assert page.context["form"].initial["pattern"] == "b*"
