@@ -1,10 +1,11 @@
 """Streaming JUnit XML reader: bytes in, plain CaseRecords out; no Django, no ORM."""
 
-from .model import CaseRecord, JUnitError, ReportLimits, merge_attempts
+from .model import OUTCOMES, CaseRecord, JUnitError, ReportLimits, merge_attempts
 from .reader import ReportReader, check_report_head
 from .values import parse_duration, parse_timestamp
 
 __all__ = [
+    "OUTCOMES",
     "CaseRecord",
     "JUnitError",
     "ReportLimits",
