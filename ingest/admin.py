@@ -1,0 +1,203 @@
+"""Admin for ingest: browse projects, runs and uploads; manage tokens without secrets.
+
+Tokens are created with ``manage.py createtoken`` (the only place the plaintext is
+shown); the admin shows prefixes and digests read-only and can revoke.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils import timezone
+
+from ingest.models import (
+    ApiToken,
+    Category,
+    CategoryRule,
+    Membership,
+    Project,
+    Result,
+    Run,
+    Test,
+    Upload,
+    UploadFile,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+class CategoryInline(admin.TabularInline):
+    model = Category
+    extra = 0
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "target_percent", "target_due", "default_branch", "is_public"]
+    list_filter = ["is_public"]
+    search_fields = ["slug", "name"]
+    raw_id_fields = ["baseline_run"]
+    inlines = [MembershipInline, CategoryInline]
+
+    @admin.display(description="target", ordering="target_bp")
+    def target_percent(self, obj: Project) -> str:
+        return f"{obj.target_bp / 100:g} %"
+
+
+@admin.register(CategoryRule)
+class CategoryRuleAdmin(admin.ModelAdmin):
+    list_display = ["project", "position", "field", "kind", "pattern", "category"]
+    list_filter = ["project", "field", "kind"]
+    search_fields = ["pattern", "category__name"]
+    ordering = ["project", "position", "id"]
+
+
+class TokenStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True).filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+            )
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "prefix",
+        "project",
+        "scope",
+        "name",
+        "status",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    ]
+    list_filter = [TokenStatusFilter, "scope", "project"]
+    search_fields = ["prefix", "name", "project__slug"]
+    fields = [
+        "project",
+        "name",
+        "scope",
+        "prefix",
+        "digest",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    readonly_fields = [
+        "project",
+        "scope",
+        "prefix",
+        "digest",
+        "created_by",
+        "created_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        # Creating a token must show its plaintext once; `createtoken` does that.
+        return False
+
+    @admin.display(description="status")
+    def status(self, obj: ApiToken) -> str:
+        if obj.revoked_at:
+            return "revoked"
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["key", "project", "branch", "commit", "started_at", "is_complete"]
+    list_filter = ["is_complete", "timestamp_explicit", "project"]
+    search_fields = ["key", "commit", "branch"]
+    date_hierarchy = "started_at"
+    readonly_fields = ["created_at", "last_upload_at", "completed_at"]
+
+
+class UploadFileInline(admin.TabularInline):
+    model = UploadFile
+    extra = 0
+    can_delete = False
+    readonly_fields = ["filename", "content_type", "raw", "size", "sha256"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "run", "status", "tests", "passed", "failed", "created_at"]
+    list_filter = ["status", "is_final", "project"]
+    search_fields = ["run__key", "idempotency_key", "error"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["run", "token"]
+    inlines = [UploadFileInline]
+    readonly_fields = [
+        "project",
+        "run",
+        "token",
+        "category",
+        "is_final",
+        "idempotency_key",
+        "request_fingerprint",
+        "response",
+        "error",
+        "error_line",
+        "error_column",
+        "warnings",
+        "attempts",
+        "tests",
+        "passed",
+        "failed",
+        "errors",
+        "skipped",
+        "flaky",
+        "created_at",
+        "started_at",
+        "processed_at",
+        "raw_pruned_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Test)
+class TestAdmin(admin.ModelAdmin):
+    list_display = ["name", "classname", "file", "project", "first_seen_at"]
+    list_filter = ["project"]
+    search_fields = ["name", "classname", "file", "identity"]
+    readonly_fields = ["identity", "first_seen_at"]
+
+
+@admin.register(Result)
+class ResultAdmin(admin.ModelAdmin):
+    list_display = ["test", "run", "outcome", "flaky", "attempts", "duration", "category"]
+    list_filter = ["outcome", "flaky", "category_forced", "run__project"]
+    search_fields = ["test__name", "test__classname", "run__key"]
+    raw_id_fields = ["run", "test", "upload", "category"]
