@@ -191,10 +191,10 @@ def waterfall_figure(
             hovertemplate="%{x}: %{text}<extra></extra>",
         )
     )
-    low = min(base_passed, head_passed)
+    # The axis starts at 0: a truncated axis would exaggerate the change.
     fig.update_layout(
         _base_layout(
-            yaxis={"title": {"text": "passing tests"}, "range": [max(0, low * 0.8), None]},
+            yaxis={"title": {"text": "passing tests"}, "rangemode": "tozero"},
             height=340,
             showlegend=False,
         )

@@ -53,7 +53,7 @@ def per_week(value) -> str:
     """Format a trend (fraction per week) as "+0.8 pts/week"."""
     if value is None or value == "":
         return "—"
-    return f"{points(value, 2)}/week"
+    return f"{points(value, 1)}/week"
 
 
 @register.simple_tag
