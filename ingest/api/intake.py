@@ -11,6 +11,7 @@ import tempfile
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadhandler import (
     FileUploadHandler,
     MemoryFileUploadHandler,
@@ -82,13 +83,24 @@ class LimitingUploadHandler(FileUploadHandler):
         return None
 
 
-def multipart_handlers(request) -> list:
-    """Return the upload handlers for a multipart upload request (a Django request)."""
-    return [
-        LimitingUploadHandler(request),
-        MemoryFileUploadHandler(request),
-        TemporaryFileUploadHandler(request),
+def multipart_files(request) -> list:
+    """Parse a multipart upload (a DRF request) under the limits; return its `file` parts.
+
+    Django's own form limits (field count and size, DATA_UPLOAD_MAX_*) answer with the
+    same JSON errors as passline's instead of an HTML 400 page.
+    """
+    django_request = request._request
+    django_request.upload_handlers = [
+        LimitingUploadHandler(django_request),
+        MemoryFileUploadHandler(django_request),
+        TemporaryFileUploadHandler(django_request),
     ]
+    try:
+        return request.FILES.getlist("file")
+    except (RequestDataTooBig, TooManyFilesSent) as exc:
+        raise PayloadTooLarge(f"The form is too large: {exc}") from None
+    except TooManyFieldsSent as exc:
+        raise BadRequest(f"The form has too many fields: {exc}") from None
 
 
 def read_raw_body(django_request, content_type: str) -> IncomingReport:

@@ -81,8 +81,7 @@ class UploadCreateView(APIView):
         intake.check_declared_length(request.META)
         media_type = (request.content_type or "").split(";")[0].strip().lower()
         if media_type == "multipart/form-data":
-            request._request.upload_handlers = intake.multipart_handlers(request._request)
-            files = request.FILES.getlist("file")
+            files = intake.multipart_files(request)
             if not files:
                 raise BadRequest("Send at least one report in a 'file' form field.")
             reports = [intake.report_from_upload(f) for f in files]

@@ -337,3 +337,16 @@ def test_integrity_error_without_a_key_is_not_hidden(client):
         pytest.raises(IntegrityError),
     ):
         post_xml(client)
+
+
+def test_oversized_form_field_is_a_json_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post(URL, {"file": SimpleUploadedFile("r.xml", REPORT), "run": "x" * 5000})
+    assert_error(response, 413, "too_large", "form")
+
+
+def test_too_many_form_fields_is_a_json_400(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    fields = {f"f{i}": "1" for i in range(10)}
+    response = client.post(URL, {"file": SimpleUploadedFile("r.xml", REPORT), **fields})
+    assert_error(response, 400, "bad_request", "too many fields")
