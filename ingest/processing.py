@@ -14,22 +14,24 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ingest import signals
 from ingest.categorize import CategoryMatcher, category_get_or_create
 from ingest.decompress import open_report
-from ingest.identity import normalise_name, test_identity
+from ingest.identity import test_identity
 from ingest.junit import JUnitError, ReportLimits, ReportReader
-from ingest.models import Run, Upload
+from ingest.models import Result, Run, Upload
 from ingest.result_store import ERROR, FAILED, PASSED, SKIPPED, Counts, ResultWriter
 
 logger = logging.getLogger("passline.ingest")
 
 OUTCOMES = {"passed": PASSED, "failed": FAILED, "error": ERROR, "skipped": SKIPPED}
 MAX_WARNINGS = 200
+# Per-run advisory lock key: "pl" in the top bits, plus the run id.
+RUN_LOCK_KEY = 0x706C << 48
 # Report timestamps outside this window are placeholders (epoch, year 0001), not times.
 _EARLIEST_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 Status = Upload.Status
@@ -100,34 +102,35 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
         matcher = CategoryMatcher.forced(category_id=category_id)
     else:
         matcher = CategoryMatcher.for_project(upload.project_id)
-    writer = ResultWriter(
+    with ResultWriter(
         project_id=upload.project_id,
         run_id=upload.run_id,
         upload_id=upload.pk,
         category_forced=forced,
-    )
-    files = list(upload.files.all())
-    warnings: list[str] = []
-    timestamps: list[dt.datetime] = []
-    seen = 0
-    for upload_file in files:
-        prefix = f"{upload_file.filename}: " if len(files) > 1 else ""
-        limits = ReportLimits(
-            max_testcases=max(1, settings.PASSLINE_MAX_TESTCASES - seen),
-            max_name_length=settings.PASSLINE_MAX_NAME_LENGTH,
-            max_message_length=settings.PASSLINE_MAX_MESSAGE_LENGTH,
-            max_depth=settings.PASSLINE_MAX_DEPTH,
-            max_decompressed_bytes=settings.PASSLINE_MAX_DECOMPRESSED_BYTES,
-        )
-        try:
-            reader = _read_file(upload_file, limits, matcher, writer)
-        except JUnitError as exc:
-            raise _FileError(upload_file.filename, exc) from exc
-        seen += reader.testcases
-        warnings.extend(prefix + w for w in reader.warnings)
-        if reader.timestamp is not None:
-            timestamps.append(reader.timestamp)
-    counts = writer.finish()
+        run_has_results=_lock_run_results(upload.run_id),
+    ) as writer:
+        files = list(upload.files.all())
+        warnings: list[str] = []
+        timestamps: list[dt.datetime] = []
+        seen = 0
+        for upload_file in files:
+            prefix = f"{upload_file.filename}: " if len(files) > 1 else ""
+            limits = ReportLimits(
+                max_testcases=max(1, settings.PASSLINE_MAX_TESTCASES - seen),
+                max_name_length=settings.PASSLINE_MAX_NAME_LENGTH,
+                max_message_length=settings.PASSLINE_MAX_MESSAGE_LENGTH,
+                max_depth=settings.PASSLINE_MAX_DEPTH,
+                max_decompressed_bytes=settings.PASSLINE_MAX_DECOMPRESSED_BYTES,
+            )
+            try:
+                reader = _read_file(upload_file, limits, matcher, writer)
+            except JUnitError as exc:
+                raise _FileError(upload_file.filename, exc) from exc
+            seen += reader.testcases
+            warnings.extend(prefix + w for w in reader.warnings)
+            if reader.timestamp is not None:
+                timestamps.append(reader.timestamp)
+        counts = writer.finish()
     now = timezone.now()
     run_timestamp = _report_timestamp(timestamps, now, warnings)
     Upload.objects.filter(pk=upload.pk).update(
@@ -161,6 +164,18 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
     return counts, completed
 
 
+def _lock_run_results(run_id: int) -> bool:
+    """Serialise writers of one run until commit; return whether it has results yet.
+
+    PostgreSQL: a transaction-scoped advisory lock, so that the API can still update
+    the run row while a part is processed. SQLite serialises writers by itself.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [RUN_LOCK_KEY + run_id])
+    return Result.objects.filter(run_id=run_id).exists()
+
+
 def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writer: ResultWriter):
     """Stream one stored report into `writer`; return the exhausted reader."""
     add = writer.add
@@ -170,9 +185,10 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
         stream = open_report(raw, max_decompressed_bytes=limits.max_decompressed_bytes)
         try:
             reader = ReportReader(stream, limits)
+            # The reader already normalises names (ingest.identity.normalise_name).
             for record in reader:
-                classname = normalise_name(record.classname)
-                name = normalise_name(record.name)
+                classname = record.classname
+                name = record.name
                 file = record.file or ""
                 suite = record.suite or ""
                 add(

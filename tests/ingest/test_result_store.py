@@ -27,7 +27,7 @@ def _row(name, outcome, *, classname="pkg.C", flaky=False, attempts=1, duration=
     )
 
 
-def _write(upload, rows, *, category, forced=False, chunk_size=1000):
+def _write(upload, rows, *, category, forced=False, chunk_size=1000, fresh=False):
     with transaction.atomic():
         writer = ResultWriter(
             project_id=upload.project_id,
@@ -35,6 +35,7 @@ def _write(upload, rows, *, category, forced=False, chunk_size=1000):
             upload_id=upload.pk,
             category_forced=forced,
             chunk_size=chunk_size,
+            run_has_results=not fresh,
         )
         for row in rows:
             writer.add(**row, category_id=category.pk)
@@ -84,9 +85,10 @@ def test_writes_tests_and_results_with_counts(upload, category, chunk_size):
 
 
 @pytest.mark.parametrize("chunk_size", [1000, 1])
-def test_repeated_testcase_in_one_upload_is_merged_and_flaky(upload, category, chunk_size):
+@pytest.mark.parametrize("fresh", [False, True])
+def test_repeated_testcase_in_one_upload_is_merged_and_flaky(upload, category, chunk_size, fresh):
     rows = [_row("a", FAILED), _row("b", FAILED), _row("a", PASSED), _row("b", ERROR)]
-    counts = _write(upload, rows, category=category, chunk_size=chunk_size)
+    counts = _write(upload, rows, category=category, chunk_size=chunk_size, fresh=fresh)
     assert (counts.tests, counts.passed, counts.failed, counts.errors, counts.flaky) == (
         2,
         1,
