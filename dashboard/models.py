@@ -59,9 +59,11 @@ class RunStats(Counts):
     class Meta:
         verbose_name_plural = "run stats"
         indexes = [
+            # run_id last: "latest" and "first" runs order by (started_at, run_id), and
+            # without it PostgreSQL sorts every run of the branch to break ties.
             models.Index(
-                fields=["project", "branch", "is_complete", "started_at"],
-                name="runstats_branch_time",
+                fields=["project", "branch", "is_complete", "started_at", "run"],
+                name="runstats_branch_time_run",
             ),
             models.Index(fields=["project", "started_at"], name="runstats_project_time"),
         ]

@@ -11,8 +11,9 @@ from statistics import median
 
 DAY = 86_400.0
 # Above this many pairs the slope is the median of a deterministic random sample of
-# pairs (seeded by the input size), which keeps 10,000 points well under a second.
-MAX_PAIRS = 50_000
+# pairs (seeded by the input size), which keeps 10,000 points well under a second; the
+# sample median of 20,000 slopes is within about 1% of the slopes' spread of the exact one.
+MAX_PAIRS = 20_000
 # An ETA further away than this is reported as "not on track" rather than a date.
 MAX_ETA_DAYS = 3650
 
@@ -43,8 +44,10 @@ def _pair_slopes(xs: list[float], ys: list[float]) -> list[float]:
                     slopes.append((ys[j] - yi) / dx)
         return slopes
     rng = random.Random(n)
-    for _ in range(MAX_PAIRS):
-        i, j = rng.randrange(n), rng.randrange(n)
+    # choices() draws indices much faster than a randrange() loop.
+    for i, j in zip(
+        rng.choices(range(n), k=MAX_PAIRS), rng.choices(range(n), k=MAX_PAIRS), strict=True
+    ):
         dx = xs[j] - xs[i]
         if dx:
             slopes.append((ys[j] - ys[i]) / dx)
