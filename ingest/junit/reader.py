@@ -27,7 +27,7 @@ PARSER_OPTIONS = {
 }
 ROOTS = ("testsuites", "testsuite")
 CHUNK = 64 * 1024
-MAX_PROLOG = 1024 * 1024
+MAX_PROLOG = 16 * 1024 * 1024  # libxml2 caps one attribute value at 10 MB
 _TAGS = ("{*}testcase", "{*}testsuite")
 # junitparser's classes name the result elements a testcase may hold.
 _RESULT_CLASSES: dict[str, type[jp.Result]] = {
@@ -57,7 +57,12 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> JUnitError:
         # libxml2 2.14 says this when the input ends inside CDATA or a comment.
         message = "the document ends unexpectedly (truncated report?)"
     if "Excessive depth" in message:
-        return JUnitError("too_deep", f"line {line}, column {column}: {message}", line, column)
+        return JUnitError(
+            "too_deep",
+            f"line {line}, column {column}: elements are nested more than 256 deep",
+            line,
+            column,
+        )
     return JUnitError(
         "malformed", f"line {line}, column {column}: {message} (not well-formed XML)", line, column
     )

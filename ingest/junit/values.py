@@ -98,6 +98,10 @@ def clean_name(value: str | None, limit: int) -> tuple[str, bool]:
     """
     if not value:
         return "", False
+    if len(value) > 4 * limit + 16:
+        # Normalise only a bounded prefix of a huge value; it is truncated either way.
+        value = normalise_name(value[: 4 * limit + 16])
+        return value[: limit - 1] + ELLIPSIS, True
     # Fast path, equivalent to normalise_name: NFC is the identity on ASCII, and a
     # printable ASCII string without double or outer spaces has nothing to collapse.
     if not (

@@ -150,8 +150,9 @@ def test_refuses_more_testcases_than_the_limit():
     assert "10" in error.detail
 
 
-def test_truncates_huge_names_and_keeps_the_test():
-    long = "n" * 5000
+@pytest.mark.parametrize("length", [101, 150, 5000, 2_000_000])
+def test_truncates_huge_names_and_keeps_the_test(length):
+    long = "n" * length
     data = (
         f'<testsuite name="{long}"><testcase classname="{long}" name="{long}" file="{long}"/>'
         "</testsuite>"
@@ -191,3 +192,11 @@ def test_head_check_accepts_a_valid_report_cut_anywhere():
     data = b'<?xml version="1.0"?>\n<testsuites>' + b'<testcase name="t"/>' * 100
     for cut in (5, 30, 60, len(data)):
         check_report_head(data[:cut])
+
+
+def test_refuses_a_prolog_without_root_beyond_the_cap(monkeypatch):
+    monkeypatch.setattr("ingest.junit.reader.MAX_PROLOG", 100_000)
+    data = b"<!--" + b"x" * 300_000 + b"--><testsuite/>"
+    error = refusal(data)
+    assert error.code == "malformed"
+    assert "no root element" in error.detail
