@@ -2,6 +2,7 @@
 # ruff: noqa: F811 (pytest fixtures imported from upload_api_helpers)
 
 import hashlib
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -250,3 +251,13 @@ def test_schema_documents_the_upload_endpoints(client):
     assert set(post["requestBody"]["content"]) >= {"multipart/form-data", "application/xml"}
     assert schema["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
     assert "/api/v1/uploads/{upload_id}" in schema["paths"]
+
+
+def test_client_file_names_never_choose_the_storage_path(client, settings):
+    evil = xml_file("../../../../etc/cron.d/evil.xml")
+    assert client.post(URL, {"file": evil}).status_code == 202
+    stored = UploadFile.objects.get()
+    upload = stored.upload
+    assert stored.raw.name.startswith(f"raw/{upload.project_id}/{upload.pk}/")
+    assert ".." not in stored.raw.name
+    assert Path(stored.raw.path).resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve())
