@@ -5,7 +5,11 @@ A result is flaky in a run when its test had both failing and passing attempts t
 runs in which it had a result, over the complete runs of the default branch within
 the last PASSLINE_FLAKY_WINDOW_DAYS days (default: the trend window).
 
-- ``test_stats_refresh(project_id=, now=None)`` (service, Celery): rebuild TestStats.
+- ``test_stats_refresh(project_id=, now=None)`` (service, Celery beat, hourly):
+  rebuild TestStats from the window's results.
+- ``run_test_stats_update(run_id=)`` (service, after each completed run): fold one
+  run's results into TestStats without reading the history (the hourly rebuild then
+  drops results that left the window).
 - ``flaky_tests_list(project=, category=None, limit=50)`` (selector): from TestStats.
 - ``run_flaky_tests_list(run=, limit=200)`` (selector): flaky results of one run.
 """
@@ -85,6 +89,71 @@ def test_stats_refresh(*, project_id: int, now: datetime | None = None) -> int:
         TestStats.objects.filter(project=project).delete()
         TestStats.objects.bulk_create(built, batch_size=2000)
     return len(built)
+
+
+def run_test_stats_update(*, run_id: int) -> int:
+    """Fold one complete default-branch run's results into TestStats; return rows touched.
+
+    Tests whose stats already come from a later run are left alone (a late, older run
+    is picked up by the next rebuild).
+    """
+    run = Run.objects.select_related("project").filter(pk=run_id, is_complete=True).first()
+    if run is None or run.branch != run.project.default_branch:
+        return 0
+    project = run.project
+    now = timezone.now()
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        existing = {
+            s.test_id: s
+            for s in TestStats.objects.filter(project=project).select_related("last_run")
+        }
+        to_create, to_update = [], []
+        for test_id, outcome, flaky, category_id in Result.objects.filter(run=run).values_list(
+            "test_id", "outcome", "flaky", "category_id"
+        ):
+            stats = existing.get(test_id)
+            last = stats.last_run if stats is not None else None
+            if last is not None and (last.started_at, last.pk) >= (run.started_at, run.pk):
+                continue
+            if stats is None:
+                stats = TestStats(test_id=test_id, project=project)
+                to_create.append(stats)
+            else:
+                to_update.append(stats)
+            stats.category_id = category_id
+            stats.last_run = run
+            stats.last_outcome = outcome
+            if is_passing(
+                outcome=outcome, flaky=flaky, flaky_counts_as_pass=project.flaky_counts_as_pass
+            ):
+                stats.failing_runs = 0
+                stats.failing_since_run = None
+            else:
+                stats.failing_runs += 1
+                if stats.failing_since_run_id is None:
+                    stats.failing_since_run = run
+            stats.window_runs += 1
+            stats.flaky_runs += int(flaky)
+            stats.flake_rate = stats.flaky_runs / stats.window_runs
+            stats.computed_at = now
+        TestStats.objects.bulk_create(to_create, batch_size=2000)
+        TestStats.objects.bulk_update(
+            to_update,
+            [
+                "category",
+                "last_run",
+                "last_outcome",
+                "failing_runs",
+                "failing_since_run",
+                "window_runs",
+                "flaky_runs",
+                "flake_rate",
+                "computed_at",
+            ],
+            batch_size=2000,
+        )
+    return len(to_create) + len(to_update)
 
 
 def flaky_tests_list(

@@ -5,7 +5,8 @@
 - ``trend_refresh(project_id=, now=None)``: Trend rows of the default branch, overall
   and per category, over the last PASSLINE_TREND_WINDOW_DAYS days of complete runs.
 - ``trends_refresh_all()``: trend_refresh for every project (Celery beat).
-- ``test_stats_refresh(project_id=)``: see ``dashboard.flaky``.
+- ``test_stats_refresh(project_id=)``: see ``dashboard.flaky``;
+  ``test_stats_refresh_all()`` for every project (Celery beat, hourly).
 
 Runs flagged incomplete are left out of trends: a missing shard is not a real dip.
 """
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from dashboard import trends
 from dashboard.flags import run_flags_update
-from dashboard.flaky import test_stats_refresh  # noqa: F401  (re-exported service)
+from dashboard.flaky import test_stats_refresh
 from dashboard.models import RunCategoryStats, RunStats, Trend
 from dashboard.rollups import project_rollups_update, run_rollup_update
 from dashboard.targets import target_reached, tests_needed
@@ -164,6 +165,17 @@ def trend_refresh(*, project_id: int, now: datetime | None = None) -> int:
             for category, values in rows
         )
     return len(rows)
+
+
+def test_stats_refresh_all(*, now: datetime | None = None) -> int:
+    """Rebuild the per-test stats of every project; return the number of projects."""
+    ids = list(Project.objects.values_list("pk", flat=True))
+    for project_id in ids:
+        test_stats_refresh(project_id=project_id, now=now)
+    return len(ids)
+
+
+test_stats_refresh_all.__test__ = False  # not a pytest test, despite its name
 
 
 def trends_refresh_all(*, now: datetime | None = None) -> int:

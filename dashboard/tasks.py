@@ -7,9 +7,11 @@ message is harmless. Arguments are plain ids, never pickled objects.
 from celery import shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 
+from dashboard.flaky import run_test_stats_update as run_test_stats_update_service
 from dashboard.flaky import test_stats_refresh as test_stats_refresh_service
 from dashboard.services import project_stats_rebuild as project_stats_rebuild_service
 from dashboard.services import run_stats_update as run_stats_update_service
+from dashboard.services import test_stats_refresh_all as test_stats_refresh_all_service
 from dashboard.services import trend_refresh as trend_refresh_service
 from dashboard.services import trends_refresh_all as trends_refresh_all_service
 
@@ -54,18 +56,19 @@ def test_stats_refresh(self, project_id: int) -> int:
 
 @shared_task(**RETRY)
 def run_completed_refresh(self, run_id: int, project_id: int) -> None:
-    """After a run completes: its rollups, then the project's trends and test stats."""
+    """After a run completes: its rollups, the project's trends, the run's test stats."""
     run_stats_update_service(run_id=run_id)
     trend_refresh_service(project_id=project_id)
-    test_stats_refresh_service(project_id=project_id)
+    run_test_stats_update_service(run_id=run_id)
 
 
 @shared_task(**RETRY)
 def trends_refresh_all(self) -> int:
-    """Refresh the trends and test stats of every project (Celery beat)."""
-    from ingest.models import Project
+    """Refresh the trends of every project (Celery beat, every 15 minutes)."""
+    return trends_refresh_all_service()
 
-    count = trends_refresh_all_service()
-    for project_id in Project.objects.values_list("pk", flat=True):
-        test_stats_refresh_service(project_id=project_id)
-    return count
+
+@shared_task(**RETRY)
+def test_stats_refresh_all(self) -> int:
+    """Rebuild the per-test stats of every project (Celery beat, hourly)."""
+    return test_stats_refresh_all_service()

@@ -154,6 +154,7 @@ CELERY_BEAT_SCHEDULE = {
     "uploads-sweep": {"task": "ingest.maintenance_tasks.uploads_sweep", "schedule": 5 * 60},
     "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
+    "test-stats-refresh": {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600},
 }
 CELERY_TIMEZONE = "UTC"
 

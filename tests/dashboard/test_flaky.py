@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboard.flaky import flaky_tests_list, run_flaky_tests_list
+from dashboard.flaky import flaky_tests_list, run_flaky_tests_list, run_test_stats_update
 from dashboard.flaky import test_stats_refresh as refresh_test_stats
 from dashboard.models import TestStats
 from ingest.models import Category
@@ -63,3 +63,37 @@ def test_refresh_is_idempotent(project):
     with time_machine.travel(NOW, tick=False):
         refresh_test_stats(project_id=project.pk)
     assert TestStats.objects.filter(project=project).count() == 3
+
+
+def test_completed_run_is_folded_in_incrementally(project):
+    run = make_run(
+        project,
+        "r4",
+        T0 + timedelta(days=25),
+        [("wobbly", P, "Auth", True), ("solid", F, "Auth"), ("brand_new", F, "Cache")],
+    )
+    assert run_test_stats_update(run_id=run.pk) == 3
+    stats = {s.test.name: s for s in TestStats.objects.select_related("test")}
+    assert (stats["wobbly"].flaky_runs, stats["wobbly"].window_runs) == (3, 5)
+    assert stats["wobbly"].flake_rate == 0.6
+    assert (stats["solid"].failing_runs, stats["solid"].failing_since_run_id) == (1, run.pk)
+    assert stats["shaky"].failing_runs == 1  # not in this run: untouched
+    assert stats["brand_new"].last_run_id == run.pk
+    # Folding the same run twice changes nothing; an older run is left to the rebuild.
+    assert run_test_stats_update(run_id=run.pk) == 0
+    older = project.runs.get(key="r0")
+    assert run_test_stats_update(run_id=older.pk) == 0
+    # A passing run ends the streak.
+    fixed = make_run(project, "r5", T0 + timedelta(days=26), [("solid", P, "Auth")])
+    run_test_stats_update(run_id=fixed.pk)
+    solid = TestStats.objects.get(test__name="solid")
+    assert (solid.failing_runs, solid.failing_since_run_id) == (0, None)
+
+
+def test_incomplete_and_other_branch_runs_are_not_folded_in(project):
+    partial = make_run(
+        project, "p", T0 + timedelta(days=25), [("solid", F, "Auth")], is_complete=False
+    )
+    feature = make_run(project, "f", T0 + timedelta(days=25), [("solid", F, "Auth")], branch="x")
+    assert run_test_stats_update(run_id=partial.pk) == 0
+    assert run_test_stats_update(run_id=feature.pk) == 0

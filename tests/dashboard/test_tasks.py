@@ -64,10 +64,13 @@ def test_tasks_are_registered_and_scheduled():
         "dashboard.tasks.trend_refresh",
         "dashboard.tasks.test_stats_refresh",
         "dashboard.tasks.trends_refresh_all",
+        "dashboard.tasks.test_stats_refresh_all",
     ):
         assert name in app.tasks
     entry = settings.CELERY_BEAT_SCHEDULE["trends-refresh"]
     assert entry == {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60}
+    entry = settings.CELERY_BEAT_SCHEDULE["test-stats-refresh"]
+    assert entry == {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600}
 
 
 def test_concurrent_insert_race_is_retried():
