@@ -88,12 +88,25 @@ def test_refuses_a_doctype_even_a_harmless_one():
     assert caught.value.code == "doctype_forbidden"
 
 
-def test_xxe_probe_never_reads_the_file(tmp_path):
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<!ENTITY xxe SYSTEM "file://{secret}">',
+        '<!ENTITY % remote SYSTEM "file://{secret}"> %remote;',
+        '<!ENTITY xxe SYSTEM "http://127.0.0.1:9/{secret}">',
+    ],
+)
+def test_xxe_probe_never_reads_the_file(tmp_path, monkeypatch, declaration):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
+    requested = []
+    monkeypatch.setattr(
+        "ingest.junit.reader._RefuseResolver.resolve",
+        lambda self, url, public_id, context: requested.append(url),
+    )
     data = (
         '<?xml version="1.0"?>\n'
-        f'<!DOCTYPE testsuite [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        f"<!DOCTYPE testsuite [{declaration.format(secret=secret)}]>\n"
         '<testsuite name="&xxe;"><testcase name="&xxe;" classname="c"/></testsuite>'
     ).encode()
     with pytest.raises(JUnitError) as caught:
@@ -102,6 +115,7 @@ def test_xxe_probe_never_reads_the_file(tmp_path):
     error = refusal(data)
     assert error.code == "doctype_forbidden"
     assert "TOP-SECRET" not in error.detail
+    assert requested == []  # nothing was asked of lxml's resolvers either
 
 
 def test_billion_laughs_is_refused_without_expansion():
