@@ -118,7 +118,8 @@ def exception_handler(exc, context):
     code = _code(exc)
     if code == "unauthorized":
         detail = UNAUTHORIZED_DETAIL
-    elif code == "not_found":
+    elif isinstance(exc, Http404):
+        # Django's message names the model ("No Upload matches the given query.").
         detail = "Not found."
     else:
         detail = _sentence(response.data)
