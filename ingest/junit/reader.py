@@ -6,6 +6,7 @@ from the start, handing Python only the end events of testcase and testsuite ele
 Each handled element is cleared and its earlier siblings deleted, so memory stays flat.
 """
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
@@ -88,8 +89,17 @@ def _check_root(root: etree._Element) -> None:
         )
 
 
+_FIRST_ELEMENT = (re.compile(rb"<[A-Za-z_:]"), re.compile(rb"<\x00[A-Za-z_:]\x00"))
+_DOCTYPE = (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"))
+
+
 def _has_doctype(data: bytes) -> bool:
-    return b"<!DOCTYPE" in data or "<!DOCTYPE".encode("utf-16-le") in data
+    """Tell whether a DOCTYPE precedes the first start tag (UTF-8/ASCII or UTF-16 LE)."""
+    for first_element, doctype in zip(_FIRST_ELEMENT, _DOCTYPE, strict=True):
+        found = first_element.search(data)
+        if doctype in (data[: found.start()] if found else data):
+            return True
+    return False
 
 
 def _is_blank(data: bytes) -> bool:

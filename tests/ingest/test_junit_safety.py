@@ -214,3 +214,16 @@ def test_refuses_a_prolog_without_root_beyond_the_cap(monkeypatch):
     error = refusal(data)
     assert error.code == "malformed"
     assert "no root element" in error.detail
+
+
+def test_doctype_text_in_cdata_before_a_syntax_error_is_reported_as_malformed():
+    data = b"<testsuite><system-out><![CDATA[<!DOCTYPE html>]]></system-out><oops></testsuite>"
+    assert refusal(data).code == "malformed"
+    with pytest.raises(JUnitError) as caught:
+        check_report_head(data)
+    assert caught.value.code == "malformed"
+
+
+def test_utf16_doctype_is_refused():
+    data = '\ufeff<!DOCTYPE testsuite><testsuite><testcase name="a"/></testsuite>'
+    assert refusal(data.encode("utf-16-le")).code == "doctype_forbidden"
