@@ -40,7 +40,7 @@ class CompareQuerySerializer(serializers.Serializer):
     )
 
 
-class CountsSerializer(serializers.Serializer):
+class ResultCountsSerializer(serializers.Serializer):
     tests = serializers.IntegerField(help_text="The total (skipped included unless excluded).")
     passed = serializers.IntegerField()
     failed = serializers.IntegerField()
@@ -49,7 +49,7 @@ class CountsSerializer(serializers.Serializer):
     flaky = serializers.IntegerField()
 
 
-class FlagsSerializer(serializers.Serializer):
+class RunFlagsSerializer(serializers.Serializer):
     incomplete = serializers.BooleanField()
     denominator = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
@@ -66,7 +66,7 @@ class FiguresSerializer(serializers.Serializer):
     pass_rate = serializers.FloatField(allow_null=True, help_text="Fraction 0..1.")
     passed = serializers.IntegerField()
     total = serializers.IntegerField()
-    counts = CountsSerializer()
+    counts = ResultCountsSerializer()
     target = serializers.FloatField(help_text="Fraction 0..1.")
     target_due = serializers.DateField(allow_null=True)
     target_reached = serializers.BooleanField()
@@ -101,7 +101,7 @@ class SummarySerializer(FiguresSerializer):
     project = serializers.CharField()
     branch = serializers.CharField()
     run = RunRefSerializer(allow_null=True)
-    flags = FlagsSerializer()
+    flags = RunFlagsSerializer()
     categories = CategoryFiguresSerializer(many=True)
 
 
@@ -143,9 +143,9 @@ class RunItemSchemaSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField()
     is_complete = serializers.BooleanField()
     pass_rate = serializers.FloatField(allow_null=True)
-    counts = CountsSerializer()
+    counts = ResultCountsSerializer()
     duration = serializers.FloatField(help_text="Seconds, summed over results.")
-    flags = FlagsSerializer()
+    flags = RunFlagsSerializer()
 
 
 class CompareFiguresSerializer(serializers.Serializer):

@@ -159,3 +159,13 @@ def test_summary_query_count_does_not_grow(django_assert_num_queries, n_runs, n_
         response = client.get(url(project.slug))
     assert response.status_code == 200
     assert len(response.json()["categories"]) == n_categories
+
+
+def test_openapi_documents_the_analytics_endpoints():
+    schema = Client().get("/api/schema/?format=json").json()
+    summary = schema["paths"]["/api/v1/projects/{slug}/summary"]["get"]
+    assert summary["operationId"] == "project_summary"
+    example = summary["responses"]["200"]["content"]["application/json"]["examples"]
+    assert example["Demo"]["value"]["tests_needed"] == 44
+    assert "/api/v1/projects/{slug}/runs" in schema["paths"]
+    assert "/api/v1/projects/{slug}/compare" in schema["paths"]
