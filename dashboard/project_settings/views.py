@@ -82,6 +82,7 @@ def categories(request, slug: str):
         formset=formset,
         pairs=pairs,
         add_form=add_form,
+        project_target=bp_to_percent(project.target_bp),
     )
 
 

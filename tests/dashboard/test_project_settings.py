@@ -282,3 +282,19 @@ def test_retry_of_another_projects_upload_is_404(client, project, users):
     )
     client.force_login(users["admin"])
     assert client.post(f"/p/acme/settings/uploads/{upload.pk}/retry/").status_code == 404
+
+
+def test_list_pages_query_counts(client, project, users, django_assert_num_queries):
+    from ingest.services.tokens import token_create
+
+    run = RunFactory(project=project)
+    for _ in range(3):
+        token_create(project=project, scope="upload")
+        UploadFactory(run=run, status=Upload.Status.FAILED, error="bad")
+    client.force_login(users["admin"])
+    # session, user, project (visible), admin membership, nav projects, tokens
+    with django_assert_num_queries(6):
+        assert client.get("/p/acme/settings/tokens/").status_code == 200
+    # session, user, project (visible), admin membership, uploads + runs (join), nav projects
+    with django_assert_num_queries(6):
+        assert client.get("/p/acme/settings/uploads/").status_code == 200
