@@ -1,0 +1,156 @@
+"""loaddemo: the demo project reproduces DESIGN.md's example through the ingest path."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+
+from dashboard import demo
+from dashboard.management.commands.loaddemo import demo_project_delete
+from dashboard.models import RunStats
+from dashboard.selectors import project_summary_get, runs_compare
+from ingest.models import Project, Result, Run, Upload
+
+# DESIGN.md "The example it must get right": category -> (before, after, total).
+EXAMPLE = {
+    "Plex": (18, 28, 32),
+    "Cache": (12, 16, 18),
+    "Auth": (15, 19, 20),
+    "Database": (25, 28, 30),
+    "Controllers": (45, 52, 55),
+    "Integration": (35, 43, 50),
+    "Other": (373, 435, 533),
+}
+
+
+def _passed_by_category(run: Run) -> dict[str, tuple[int, int]]:
+    """Count passed/total per category from the run's stored results (not rollups)."""
+    counts: dict[str, list[int]] = {}
+    for name, outcome in Result.objects.filter(run=run).values_list("category__name", "outcome"):
+        row = counts.setdefault(name, [0, 0])
+        row[0] += outcome == Result.Outcome.PASSED
+        row[1] += 1
+    return {name: (p, n) for name, (p, n) in counts.items()}
+
+
+def test_history_is_deterministic_and_exact_at_both_ends():
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    runs = demo.demo_history(now=now)
+    again = demo.demo_history(now=now)
+    assert [p.reports for r in runs for p in r.parts] == [p.reports for r in again for p in r.parts]
+    main = [r for r in runs if r.branch == "main"]
+    assert main[0].expected == {k: (b, n) for k, (b, _a, n) in EXAMPLE.items()}
+    assert main[-1].expected == {k: (a, n) for k, (_b, a, n) in EXAMPLE.items()}
+    assert all(r.started_at < now for r in runs)
+    assert {r.branch for r in runs} == {"main", demo.FEATURE_BRANCH}
+
+
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup, django_db_blocker):
+    # Loaded once for the module, outside any test transaction: on_commit callbacks
+    # fire, so the ingest and dashboard tasks run exactly as in `make run`.
+    with django_db_blocker.unblock():
+        call_command("loaddemo")
+        yield
+        for project in Project.objects.filter(slug="demo"):
+            demo_project_delete(project=project)
+
+
+@pytest.fixture
+def loaded(_demo_loaded, db):
+    return Project.objects.get(slug="demo")
+
+
+def test_loaddemo_reproduces_the_design_example(loaded):
+    project = loaded
+    assert project.is_public and project.target_bp == 9000
+    assert project.default_branch == "main"
+    summary = project_summary_get(project=project)
+    assert (summary["passed"], summary["total"]) == (621, 738)
+    assert summary["pass_rate"] == pytest.approx(621 / 738)
+    assert summary["tests_needed"] == 44
+    assert summary["progress"] == pytest.approx(0.69, abs=0.005)
+    assert summary["target_reached"] is False
+    assert (summary["baseline"]["passed"], summary["baseline"]["total"]) == (523, 738)
+    assert summary["flags"]["incomplete"] is False
+    categories = {c["name"]: c for c in summary["categories"]}
+    assert set(categories) == set(EXAMPLE)
+    for name, (before, after, total) in EXAMPLE.items():
+        item = categories[name]
+        assert (item["passed"], item["total"]) == (after, total), name
+        assert (item["baseline"]["passed"], item["baseline"]["total"]) == (before, total), name
+    six = [c for c in categories.values() if c["name"] != "Other"]
+    assert sum(c["total"] for c in six) == 205
+    assert sum(c["passed"] for c in six) - sum(c["baseline"]["passed"] for c in six) == 36
+
+    # The same figures from the stored results of the first and the latest main run.
+    main = Run.objects.filter(project=project, branch="main", is_complete=True)
+    first, latest = main.order_by("started_at").first(), main.order_by("-started_at").first()
+    assert _passed_by_category(first) == {k: (b, n) for k, (b, _a, n) in EXAMPLE.items()}
+    assert _passed_by_category(latest) == {k: (a, n) for k, (_b, a, n) in EXAMPLE.items()}
+    compare = runs_compare(project=project, base_run=first, head_run=latest)
+    assert compare["overall"]["delta_passed"] == 98
+    assert compare["identity_holds"]
+
+
+def test_loaddemo_history_has_shards_flaky_skipped_and_a_flagged_incomplete_run(loaded):
+    project = loaded
+    uploads = Upload.objects.filter(project=project)
+    assert not uploads.exclude(status=Upload.Status.PROCESSED).exists()
+    main_runs = Run.objects.filter(project=project, branch="main")
+    assert main_runs.count() >= 20
+    assert not Run.objects.filter(project=project, is_complete=False).exists()
+    span = (
+        main_runs.order_by("-started_at")[0].started_at
+        - main_runs.order_by("started_at")[0].started_at
+    )
+    assert span.days >= 28
+    # Sharded runs: two parts, only the last one final.
+    sharded = [r for r in main_runs if r.uploads.count() == 2]
+    assert len(sharded) >= 3
+    for run in sharded:
+        assert [u.is_final for u in run.uploads.order_by("id")] == [False, True]
+    assert Run.objects.filter(project=project, branch=demo.FEATURE_BRANCH).count() == 2
+    assert Result.objects.filter(run__project=project, flaky=True, attempts__gte=2).exists()
+    latest = RunStats.objects.filter(project=project, branch="main").order_by("-started_at")[0]
+    assert latest.skipped > 0 and latest.flaky > 0
+    # Exactly one run is flagged incomplete; it is older than the latest complete run.
+    flagged = RunStats.objects.filter(project=project, flag_incomplete=True)
+    assert flagged.count() == 1
+    assert flagged[0].total < 738 / 2
+    assert flagged[0].started_at < latest.started_at
+    assert any("Other" in reason for reason in flagged[0].flag_reasons)
+
+
+def test_loaddemo_again_changes_nothing(loaded):
+    project = loaded
+    runs = Run.objects.filter(project=project).count()
+    results = Result.objects.filter(run__project=project).count()
+    call_command("loaddemo")
+    assert Project.objects.filter(slug="demo").count() == 1
+    assert Run.objects.filter(project=project).count() == runs
+    assert Result.objects.filter(run__project=project).count() == results
+
+
+def test_loaddemo_reset_reloads_inside_a_transaction(loaded, monkeypatch):
+    # Inside the test's transaction no on_commit callback fires: the command then
+    # processes the queued uploads itself and rebuilds the rollups. A short history
+    # (baseline run + next run) keeps this fast.
+    full = demo.demo_history
+
+    def short_history(*, now):
+        return [r for r in full(now=now) if r.key in ("1001", "1002")]
+
+    monkeypatch.setattr(demo, "demo_history", short_history)
+    call_command("loaddemo", "--reset")
+    reloaded = Project.objects.get(slug="demo")
+    assert reloaded.pk != loaded.pk
+    assert not Run.objects.filter(project=loaded).exists()
+    assert sorted(Run.objects.filter(project=reloaded).values_list("key", flat=True)) == [
+        "1001",
+        "1002",
+    ]
+    assert not Upload.objects.filter(project=reloaded).exclude(status="processed").exists()
+    summary = project_summary_get(project=reloaded)
+    assert (summary["baseline"]["passed"], summary["baseline"]["total"]) == (523, 738)
+    assert summary["total"] == 738
