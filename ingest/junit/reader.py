@@ -279,8 +279,8 @@ class ReportReader:
                     element.sourceline,
                     None,
                 )
-            if element.getparent() is not parent:
-                parent = element.getparent()
+            if (above := element.getparent()) is not parent:
+                parent = above
                 suite, file_default = self._suite_info(element)
             attrs = dict(element.items())
             raw_class = attrs.get("classname")
@@ -290,7 +290,19 @@ class ReportReader:
                     class_cache.clear()
                 cached = class_cache[raw_class] = clean_name(raw_class, max_name)
             classname, cut_class = cached
-            name, cut_name = clean_name(attrs.get("name"), max_name)
+            name = attrs.get("name", "")
+            # Inline fast path of clean_name() for the common plain ASCII name.
+            if (
+                name.isascii()
+                and name.isprintable()
+                and len(name) <= max_name
+                and "  " not in name
+                and name[:1] != " "
+                and name[-1:] != " "
+            ):
+                cut_name = False
+            else:
+                name, cut_name = clean_name(name, max_name)
             if cut_class or cut_name:
                 self._warn_truncated("testcase name", element.sourceline)
             file = attrs.get("file") or file_default
