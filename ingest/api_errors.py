@@ -37,6 +37,12 @@ class Conflict(exceptions.APIException):
     default_code = "idempotency_conflict"
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = "Send a Content-Length header; chunked request bodies are not supported."
+    default_code = "length_required"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
@@ -81,6 +87,7 @@ _PASSLINE = (
     Forbidden,
     BadRequest,
     Conflict,
+    LengthRequired,
     PayloadTooLarge,
     UnsupportedMediaType,
     NotJUnit,

@@ -18,7 +18,7 @@ from django.core.files.uploadhandler import (
     TemporaryFileUploadHandler,
 )
 
-from ingest.api_errors import BadRequest, NotJUnit, PayloadTooLarge
+from ingest.api_errors import BadRequest, LengthRequired, NotJUnit, PayloadTooLarge
 from ingest.decompress import GZIP_MAGIC, open_report
 from ingest.junit import JUnitError, check_report_head
 from ingest.services.uploads import IncomingReport
@@ -44,6 +44,10 @@ def check_declared_length(meta: dict) -> None:
     limit = settings.PASSLINE_MAX_UPLOAD_BYTES
     declared = meta.get("CONTENT_LENGTH") or ""
     if not declared:
+        # Django's WSGI handler reads a body without Content-Length as empty; say so
+        # instead of calling the report empty.
+        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+            raise LengthRequired()
         return
     try:
         length = int(declared)

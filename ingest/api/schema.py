@@ -15,6 +15,10 @@ _ERRORS = {
         "This Idempotency-Key was already used with a different request body or metadata; "
         "use a new key for a new upload.",
     ),
+    411: (
+        "length_required",
+        "Send a Content-Length header; chunked request bodies are not supported.",
+    ),
     413: (
         "too_large",
         "The upload is larger than the limit of 52428800 bytes (PASSLINE_MAX_UPLOAD_BYTES).",

@@ -64,7 +64,7 @@ class UploadCreateView(APIView):
             200: OpenApiResponse(
                 UploadAcceptedSerializer, "A repeat of an Idempotency-Key: the original body."
             ),
-            **error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+            **error_responses(400, 401, 403, 409, 411, 413, 415, 422, 429, 503),
         },
         examples=[
             OpenApiExample(
@@ -73,7 +73,7 @@ class UploadCreateView(APIView):
                 response_only=True,
                 status_codes=["202", "200"],
             ),
-            *error_examples(400, 401, 403, 409, 413, 415, 422, 429, 503),
+            *error_examples(400, 401, 403, 409, 411, 413, 415, 422, 429, 503),
         ],
     )
     def post(self, request):

@@ -350,3 +350,14 @@ def test_too_many_form_fields_is_a_json_400(client, settings):
     fields = {f"f{i}": "1" for i in range(10)}
     response = client.post(URL, {"file": SimpleUploadedFile("r.xml", REPORT), **fields})
     assert_error(response, 400, "bad_request", "too many fields")
+
+
+def test_chunked_body_without_length_is_411(client):
+    response = client.generic(
+        "POST",
+        URL,
+        b"",
+        "application/xml",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+    assert_error(response, 411, "length_required", "Content-Length")
