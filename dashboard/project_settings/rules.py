@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -175,8 +176,12 @@ def rule_preview(
     for number, rule in enumerate(saved, start=1):
         if replacing is not None and rule.pk == replacing.pk:
             continue
-        rules.append((rule.field, pattern_compile(kind=rule.kind, pattern=rule.pattern), rule.pk))
         labels[rule.pk] = f"rule {number}"
+        try:
+            compiled = pattern_compile(kind=rule.kind, pattern=rule.pattern)
+        except re.error:  # saved through the admin; categorising skips it as well
+            continue
+        rules.append((rule.field, compiled, rule.pk))
         names.setdefault(rule.category_id, "?")
     has_candidate = bool(pattern and field and kind)
     candidate = None

@@ -344,3 +344,13 @@ def test_manual_reapply_creates_a_job(client, project, admin, django_capture_on_
         assert client.post("/p/acme/settings/rules/recategorize/").status_code == 302
     assert RecategorizeJob.objects.get().status == "done"
     assert Category.objects.filter(project=project, name="Uncategorized").exists()
+
+
+def test_preview_skips_a_saved_rule_that_does_not_compile(project, auth, history):
+    CategoryRule.objects.create(
+        project=project, category=auth, field="name", kind="regex", pattern="("
+    )
+    preview = rule_services.rule_preview(
+        project=project, field="classname", kind="glob", pattern="db.*"
+    )
+    assert preview.matched == 1
