@@ -8,6 +8,8 @@ project, so the generated inputs reach the views' code instead of stopping at 40
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -25,10 +27,27 @@ REPORT = b"""<?xml version="1.0"?>
 
 
 @pytest.fixture
-def fuzz_project(db, client):
+def fuzz_api(fuzz_project):
+    """Return ``fuzz_project`` with request signals kept from closing the connection.
+
+    Schemathesis calls the raw WSGI handler, which (unlike Django's test client) closes
+    the connection after each request; on PostgreSQL that would end the test transaction.
+    The test client reconnects the receivers after each of its requests, so this runs
+    after ``fuzz_project`` has made its uploads.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield fuzz_project
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_project(db, client, django_capture_on_commit_callbacks):
     """Return (project, upload token, read token) with two processed runs."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from ingest.models import Upload
     from ingest.services.projects import project_create
     from ingest.services.tokens import token_create
 
@@ -36,12 +55,14 @@ def fuzz_project(db, client):
     _, upload_token = token_create(project=project, scope="upload")
     _, read_token = token_create(project=project, scope="read")
     for run in ("base", "head"):
-        response = client.post(
-            "/api/v1/uploads",
-            {"file": SimpleUploadedFile("r.xml", REPORT), "run": run, "final": "true"},
-            headers={"Authorization": f"Bearer {upload_token}"},
-        )
+        with django_capture_on_commit_callbacks(execute=True):  # process the upload
+            response = client.post(
+                "/api/v1/uploads",
+                {"file": SimpleUploadedFile("r.xml", REPORT), "run": run, "final": "true"},
+                headers={"Authorization": f"Bearer {upload_token}"},
+            )
         assert response.status_code == 202, response.content
+    assert Upload.objects.filter(status=Upload.Status.PROCESSED).count() == 2
     return project, upload_token, read_token
 
 
@@ -52,8 +73,8 @@ def fuzz_project(db, client):
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_never_answers_with_a_server_error(case, fuzz_project):
-    project, upload_token, read_token = fuzz_project
+def test_api_never_answers_with_a_server_error(case, fuzz_api):
+    project, upload_token, read_token = fuzz_api
     if "slug" in (case.path_parameters or {}):
         case.path_parameters["slug"] = project.slug
     token = upload_token if case.method.upper() == "POST" else read_token
