@@ -112,6 +112,11 @@ class ProjectSummaryView(ProjectReadView):
 class RunsPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 500
+    # Databases refuse offsets beyond 64-bit integers; no project has this many runs.
+    max_offset = 10**12
+
+    def get_offset(self, request) -> int:
+        return min(super().get_offset(request), self.max_offset)
 
 
 class ProjectRunsView(ProjectReadView):

@@ -77,6 +77,12 @@ def test_runs_rejects_bad_filters(project, client_token, query):
     assert response.json()["error"] == "bad_request"
 
 
+@pytest.mark.parametrize("query", ["offset=99999999999999999999999", "limit=-1", "offset=x"])
+def test_runs_tolerates_absurd_paging(project, client_token, query):
+    response = get(f"/api/v1/projects/runs-api/runs?{query}", client_token)
+    assert response.status_code == 200
+
+
 def test_runs_needs_access(project):
     assert Client().get("/api/v1/projects/runs-api/runs").status_code == 401
 
