@@ -46,6 +46,8 @@ class UploadFactory(factory.django.DjangoModelFactory):
 
 
 class TestFactory(factory.django.DjangoModelFactory):
+    __test__ = False  # a factory, not a pytest test class
+
     class Meta:
         model = models.Test
 
