@@ -3,7 +3,7 @@
 Exit codes (CI can trust them):
 
 - 0 the upload was accepted (and, with ``--wait``, processed);
-- 2 usage error: bad arguments, no URL or token, no file matched;
+- 2 usage error: bad arguments, no URL or token, no file matched, a redirecting URL;
 - 3 the server refused the upload (4xx), or with ``--wait`` processing failed;
 - 4 gave up: no final answer after all retries, or ``--wait`` timed out.
 
@@ -221,6 +221,10 @@ def run(
             return EXIT_OK
         read_headers = {"Authorization": headers["Authorization"]}
         return upload_wait(status_url, headers=read_headers, args=args, policy=policy, sleep=sleep)
+    if 300 <= response.status < 400:
+        where = response.headers.get("location", "another address")
+        _say(f"the server redirects to {where}; pass that address (https?) as --url")
+        return EXIT_USAGE
     if response.status == 0 or response.status >= 500 or response.status in (408, 429):
         last = f"HTTP {response.status}" if response.status else response.body.decode()
         _say(f"gave up after {attempts} attempts; last answer: {last}")

@@ -91,6 +91,16 @@ def multipart_build(fields: dict[str, str], files: Iterable[Path]) -> Multipart:
     return Multipart(b"".join(chunks), f"multipart/form-data; boundary={boundary}")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Surface redirects as answers: urllib would turn a redirected POST into a GET."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Return headers keyed by lower-case name (HTTP names are case-insensitive)."""
     return {name.lower(): value for name, value in items}
@@ -111,7 +121,7 @@ def request_send(
     for name, value in (headers or {}).items():
         request.add_header(name, value)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as answer:
             return Response(answer.status, _lower(answer.headers.items()), answer.read())
     except urllib.error.HTTPError as error:
         return Response(error.code, _lower(error.headers.items()), error.read())

@@ -331,6 +331,15 @@ def test_refusal_prints_the_server_error_and_exits_3_without_retrying(
     assert f"HTTP {status} not_junit" in err and "line 3, column 7" in err
 
 
+def test_a_redirect_is_reported_not_followed_as_a_get(report, sleeps, capsys):
+    script = [(301, {"Location": "https://passline.example.com/api/v1/uploads"}, {})]
+    with FakePassline(script) as fake:
+        code = upload(["--url", fake.url, "--token", "t", str(report)], sleeps)
+    assert code == cli.EXIT_USAGE
+    assert [r["method"] for r in fake.requests] == ["POST"]
+    assert "redirects to https://passline.example.com/api/v1/uploads" in capsys.readouterr().err
+
+
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     policy = RetryPolicy(retries=10, base_delay=1.0, max_delay=20.0)
     rng = random.Random(4)
