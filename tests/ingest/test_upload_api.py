@@ -261,3 +261,11 @@ def test_client_file_names_never_choose_the_storage_path(client, settings):
     assert stored.raw.name.startswith(f"raw/{upload.project_id}/{upload.pk}/")
     assert ".." not in stored.raw.name
     assert Path(stored.raw.path).resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+
+
+def test_upload_status_query_count(client, project, django_assert_num_queries):
+    upload = UploadFactory(run__project=project)
+    client.get(f"{URL}/{upload.pk}")  # first use writes last_used_at
+    # 1 token (with project), 2 upload (with run), 3 its files
+    with django_assert_num_queries(3):
+        assert client.get(f"{URL}/{upload.pk}").status_code == 200
