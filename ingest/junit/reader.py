@@ -35,6 +35,7 @@ _RESULT_CLASSES: dict[str, type[jp.Result]] = {
     tag: cls for tag, cls in xunit2.TestCase.ITER_TYPES.items() if issubclass(cls, jp.Result)
 }
 _INF = float("inf")
+_MAX_LINE = 2**31 - 1
 _SKIP_STATUSES = frozenset({"notrun", "skipped", "disabled", "suppressed"})
 
 
@@ -310,7 +311,13 @@ class ReportReader:
                 file = clip(file, max_name)
                 self._warn_truncated("file path", element.sourceline)
             line_text = attrs.get("line")
-            line = int(line_text) if line_text and line_text.isdigit() else None
+            line = (
+                int(line_text)
+                if line_text and line_text.isdecimal() and line_text.isascii()
+                else None
+            )
+            if line is not None and line > _MAX_LINE:  # keep it a 32-bit database integer
+                line = None
             time_text = attrs.get("time")
             try:
                 duration = float(time_text)  # type: ignore[arg-type]

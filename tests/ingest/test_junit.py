@@ -171,3 +171,9 @@ def test_frees_each_testcase_after_reading_it():
     assert [suite[i].get("name") for i in range(3)] == [None, "t249", "t250"]
     assert len(suite[0]) == 0
     assert len(list(iterator)) == 250
+
+
+@pytest.mark.parametrize("value", ["", "12.5", "-3", "abc", "99999999999999999999", "٣"])
+def test_unusable_line_numbers_are_unknown(value):
+    data = f'<testsuite><testcase name="t" line="{value}"/></testsuite>'.encode()
+    assert read(data)[0][0].line is None
