@@ -263,6 +263,10 @@ class ResultWriter:
         with self.connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute(f"CREATE TEMP TABLE {table} ({columns})")
+            if not key and not self.postgres:
+                # SQLite has no hash join: without this its joins on identity are
+                # quadratic. PostgreSQL hashes the freshly analysed stage instead.
+                cursor.execute(f"CREATE INDEX {table}_identity ON {table} (identity)")
 
     def _load_stage(self, cursor, rows: list[list], raw: bool) -> None:
         if self.postgres:
