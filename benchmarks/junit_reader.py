@@ -27,7 +27,7 @@ from junitparser import JUnitXml, xunit2  # noqa: E402
 from lxml import etree  # noqa: E402
 
 from ingest.junit import ReportReader  # noqa: E402
-from ingest.junit.reader import PARSER_OPTIONS  # noqa: E402
+from ingest.junit.prolog import PARSER_OPTIONS  # noqa: E402
 
 
 def generate(path: Path, cases: int, *, per_suite: int = 1000) -> None:

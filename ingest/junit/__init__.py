@@ -1,7 +1,8 @@
 """Streaming JUnit XML reader: bytes in, plain CaseRecords out; no Django, no ORM."""
 
 from .model import OUTCOMES, CaseRecord, JUnitError, ReportLimits, merge_attempts
-from .reader import ReportReader, check_report_head
+from .prolog import check_report_head
+from .reader import ReportReader
 from .values import parse_duration, parse_timestamp
 
 __all__ = [

@@ -6,7 +6,6 @@ from the start, handing Python only the end events of testcase and testsuite ele
 Each handled element is cleared and its earlier siblings deleted, so memory stays flat.
 """
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
@@ -16,18 +15,18 @@ from junitparser import xunit2
 from lxml import etree
 
 from .model import CaseRecord, JUnitError, ReportLimits
+from .prolog import (
+    CHUNK,
+    PARSER_OPTIONS,
+    RefuseResolver,
+    check_root,
+    has_doctype,
+    is_blank,
+    local_name,
+    syntax_error,
+)
 from .values import Warnings, clean_name, clip, parse_duration, parse_timestamp
 
-PARSER_OPTIONS = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "huge_tree": False,
-    "remove_comments": True,
-    "remove_pis": True,
-}
-ROOTS = ("testsuites", "testsuite")
-CHUNK = 64 * 1024
 MAX_PROLOG = 16 * 1024 * 1024  # libxml2 caps one attribute value at 10 MB
 _TAGS = ("{*}testcase", "{*}testsuite")
 # junitparser's classes name the result elements a testcase may hold.
@@ -37,104 +36,6 @@ _RESULT_CLASSES: dict[str, type[jp.Result]] = {
 _INF = float("inf")
 _MAX_LINE = 2**31 - 1
 _SKIP_STATUSES = frozenset({"notrun", "skipped", "disabled", "suppressed"})
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2] if tag[:1] == "{" else tag
-
-
-class _RefuseResolver(etree.Resolver):
-    """Answer every external entity or DTD request with nothing (defence in depth)."""
-
-    def resolve(self, system_url, public_id, context):
-        return self.resolve_string("", context)
-
-
-def _syntax_error(exc: etree.XMLSyntaxError) -> JUnitError:
-    line, column = exc.position if exc.position else (exc.lineno, None)
-    message = exc.msg or str(exc)
-    # libxml2 appends its own position; keep one.
-    message = message.split(", line ")[0]
-    if message == "Unregistered error message":
-        # libxml2 2.14 says this when the input ends inside CDATA or a comment.
-        message = "the document ends unexpectedly (truncated report?)"
-    if "Excessive depth" in message:
-        return JUnitError(
-            "too_deep",
-            f"line {line}, column {column}: elements are nested more than 256 deep",
-            line,
-            column,
-        )
-    return JUnitError(
-        "malformed", f"line {line}, column {column}: {message} (not well-formed XML)", line, column
-    )
-
-
-def _check_root(root: etree._Element) -> None:
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.system_url:
-        raise JUnitError(
-            "doctype_forbidden",
-            f"line 1: a DOCTYPE ({docinfo.doctype[:80]}) is not allowed in a JUnit report",
-            1,
-            None,
-        )
-    if not isinstance(root.tag, str) or _local(root.tag) not in ROOTS:
-        tag = root.tag if isinstance(root.tag, str) else "?"
-        raise JUnitError(
-            "not_junit",
-            f"line {root.sourceline}: root element <{_local(tag)}> is not <testsuites> or "
-            "<testsuite>, so this is not a JUnit XML report",
-            root.sourceline,
-            None,
-        )
-
-
-_FIRST_ELEMENT = (re.compile(rb"<[A-Za-z_:]"), re.compile(rb"<\x00[A-Za-z_:]\x00"))
-_DOCTYPE = (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"))
-
-
-def _has_doctype(data: bytes) -> bool:
-    """Tell whether a DOCTYPE precedes the first start tag (UTF-8/ASCII or UTF-16 LE)."""
-    for first_element, doctype in zip(_FIRST_ELEMENT, _DOCTYPE, strict=True):
-        found = first_element.search(data)
-        if doctype in (data[: found.start()] if found else data):
-            return True
-    return False
-
-
-def _is_blank(data: bytes) -> bool:
-    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
-        if data.startswith(bom):
-            data = data[len(bom) :]
-            break
-    return not data.replace(b"\x00", b"").strip()
-
-
-def check_report_head(head: bytes, *, complete: bool = False) -> None:
-    """Refuse a report from its first bytes (already decompressed) with a JUnitError.
-
-    Refuse empty or whitespace-only input, text that is not XML, a DOCTYPE and a root
-    other than testsuites/testsuite. A head cut in the middle of a valid report passes;
-    pass `complete=True` when `head` is the whole file to also refuse a truncated one.
-    """
-    if _is_blank(head) and (complete or len(head) < CHUNK):
-        raise JUnitError("empty", "the report is empty (no XML content)")
-    parser = etree.XMLPullParser(events=("start",), **PARSER_OPTIONS)
-    parser.resolvers.add(_RefuseResolver())
-    try:
-        parser.feed(head)
-        for _event, element in parser.read_events():
-            _check_root(element)
-            break
-        if complete:
-            parser.close()
-    except etree.XMLSyntaxError as exc:
-        if _has_doctype(head):
-            raise JUnitError(
-                "doctype_forbidden", "a DOCTYPE is not allowed in a JUnit report"
-            ) from None
-        raise _syntax_error(exc) from None
 
 
 class _Chain:
@@ -180,16 +81,16 @@ class ReportReader:
         context = etree.iterparse(
             _Chain(head, self._stream), events=("end",), tag=_TAGS, **PARSER_OPTIONS
         )
-        context.resolvers.add(_RefuseResolver())
+        context.resolvers.add(RefuseResolver())
         try:
             yield from self._records(context)
         except etree.XMLSyntaxError as exc:
-            raise _syntax_error(exc) from None
+            raise syntax_error(exc) from None
 
     def _read_prolog(self) -> bytes:
         """Read until the root start tag, check it, and return the bytes read."""
         parser = etree.XMLPullParser(events=("start",), **PARSER_OPTIONS)
-        parser.resolvers.add(_RefuseResolver())
+        parser.resolvers.add(RefuseResolver())
         chunks: list[bytes] = []
         size = 0
         try:
@@ -197,7 +98,7 @@ class ReportReader:
                 chunk = self._stream.read(CHUNK)
                 if not chunk:
                     data = b"".join(chunks)
-                    if _is_blank(data):
+                    if is_blank(data):
                         raise JUnitError("empty", "the report is empty (no XML content)")
                     parser.close()
                     raise JUnitError("malformed", "the report has no root element")
@@ -205,18 +106,18 @@ class ReportReader:
                 size += len(chunk)
                 parser.feed(chunk)
                 for _event, element in parser.read_events():
-                    _check_root(element)
+                    check_root(element)
                     return b"".join(chunks)
                 if size > MAX_PROLOG:
                     raise JUnitError(
                         "malformed", f"no root element in the first {MAX_PROLOG} bytes"
                     )
         except etree.XMLSyntaxError as exc:
-            if _has_doctype(b"".join(chunks)):
+            if has_doctype(b"".join(chunks)):
                 raise JUnitError(
                     "doctype_forbidden", "a DOCTYPE is not allowed in a JUnit report"
                 ) from None
-            raise _syntax_error(exc) from None
+            raise syntax_error(exc) from None
 
     def _depth_check(self, element: etree._Element) -> None:
         depth = 1 + sum(1 for _ in element.iterancestors())
@@ -236,7 +137,7 @@ class ReportReader:
         name = None
         file = ""
         for ancestor in case.iterancestors():
-            if _local(ancestor.tag) != "testsuite":
+            if local_name(ancestor.tag) != "testsuite":
                 continue
             if name is None:
                 name = ancestor.get("name") or ""
@@ -361,7 +262,7 @@ class ReportReader:
             tag = child.tag
             if not isinstance(tag, str):
                 continue
-            cls = _RESULT_CLASSES.get(_local(tag))
+            cls = _RESULT_CLASSES.get(local_name(tag))
             if cls is None:
                 continue
             # Wrap without junitparser's fromelem(), which builds a throwaway element.

@@ -101,7 +101,7 @@ def test_xxe_probe_never_reads_the_file(tmp_path, monkeypatch, declaration):
     secret.write_text("TOP-SECRET-VALUE")
     requested = []
     monkeypatch.setattr(
-        "ingest.junit.reader._RefuseResolver.resolve",
+        "ingest.junit.prolog.RefuseResolver.resolve",
         lambda self, url, public_id, context: requested.append(url),
     )
     data = (
