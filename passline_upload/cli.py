@@ -227,7 +227,8 @@ def run(
         return EXIT_USAGE
     if response.status == 0 or response.status >= 500 or response.status in (408, 429):
         last = f"HTTP {response.status}" if response.status else response.body.decode()
-        _say(f"gave up after {attempts} attempts; last answer: {last}")
+        plural = "s" if attempts != 1 else ""
+        _say(f"gave up after {attempts} attempt{plural}; last answer: {last}")
         return EXIT_GAVE_UP
     _say(refusal_message(response))
     return EXIT_REFUSED
