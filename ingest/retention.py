@@ -124,17 +124,21 @@ def _prune_results(report: PruneReport, *, batch_size: int) -> None:
         if not run_ids:
             return
         last_run = run_ids[-1]
-        results = Result.objects.filter(run_id__in=run_ids).order_by("pk")
-        last_pk = 0
+        results = Result.objects.filter(run_id__in=run_ids)
+        if report.dry_run:
+            count = results.count()
+            report.results += count
+            report.batches += -(-count // batch_size)
+            continue
         while True:
-            pks = list(results.filter(pk__gt=last_pk).values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                break
-            last_pk = pks[-1]
-            report.batches += 1
-            if report.dry_run:
-                report.results += len(pks)
-                continue
+            # One DELETE ... WHERE id IN (SELECT id ... LIMIT n) per batch: the subquery
+            # walks the (run, category) index, with no sort, and each batch commits.
             with transaction.atomic():
-                _, per_model = Result.objects.filter(pk__in=pks).delete()
-            report.results += per_model.get(Result._meta.label, 0)
+                _, per_model = Result.objects.filter(
+                    pk__in=results.values("pk")[:batch_size]
+                ).delete()
+            deleted = per_model.get(Result._meta.label, 0)
+            report.batches += 1 if deleted else 0
+            report.results += deleted
+            if deleted < batch_size:
+                break
