@@ -361,3 +361,40 @@ def test_chunked_body_without_length_is_411(client):
         headers={"Transfer-Encoding": "chunked"},
     )
     assert_error(response, 411, "length_required", "Content-Length")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_requests_store_one_upload(upload_token):
+    """Real threads on a real database: one 202, the others the stored response."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    barrier = threading.Barrier(4)
+    results = []
+
+    def send():
+        from django.db import connections
+
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {upload_token[1]}")
+        barrier.wait()
+        try:
+            response = post_xml(api, query="run=race", **{"Idempotency-Key": "same"})
+            results.append((response.status_code, response.json()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200, 200, 200, 202]
+    assert all(body == results[0][1] for _, body in results)
+    assert Upload.objects.count() == 1
+    assert Run.objects.count() == 1
