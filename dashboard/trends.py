@@ -45,13 +45,14 @@ def _pair_slopes(xs: list[float], ys: list[float]) -> list[float]:
         return slopes
     rng = random.Random(n)
     # choices() draws indices much faster than a randrange() loop.
-    for i, j in zip(
-        rng.choices(range(n), k=MAX_PAIRS), rng.choices(range(n), k=MAX_PAIRS), strict=True
-    ):
-        dx = xs[j] - xs[i]
-        if dx:
-            slopes.append((ys[j] - ys[i]) / dx)
-    return slopes
+    population = range(n)
+    firsts = rng.choices(population, k=MAX_PAIRS)
+    seconds = rng.choices(population, k=MAX_PAIRS)
+    return [
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i, j in zip(firsts, seconds, strict=True)
+        if xs[j] != xs[i]
+    ]
 
 
 def theil_sen(points: list[tuple[datetime, float]]) -> Fit | None:
