@@ -77,15 +77,7 @@ class ReportReader:
         if self._started:
             raise RuntimeError("a ReportReader can be iterated only once")
         self._started = True
-        head = self._read_prolog()
-        context = etree.iterparse(
-            _Chain(head, self._stream), events=("end",), tag=_TAGS, **PARSER_OPTIONS
-        )
-        context.resolvers.add(RefuseResolver())
-        try:
-            yield from self._records(context)
-        except etree.XMLSyntaxError as exc:
-            raise syntax_error(exc) from None
+        return self._records()
 
     def _read_prolog(self) -> bytes:
         """Read until the root start tag, check it, and return the bytes read."""
@@ -157,7 +149,12 @@ class ReportReader:
             "was truncated",
         )
 
-    def _records(self, context) -> Iterator[CaseRecord]:
+    def _records(self) -> Iterator[CaseRecord]:
+        head = self._read_prolog()
+        context = etree.iterparse(
+            _Chain(head, self._stream), events=("end",), tag=_TAGS, **PARSER_OPTIONS
+        )
+        context.resolvers.add(RefuseResolver())
         # The hot loop: plain locals and a dict of attributes, because each lxml
         # element.get() costs about as much as reading all attributes at once.
         limits = self._limits
@@ -167,84 +164,87 @@ class ReportReader:
         class_cache: dict[str, tuple[str, bool]] = {}
         parent = None
         suite = file_default = ""
-        for _event, element in context:
-            tag = element.tag
-            if tag != "testcase" and not tag.endswith("}testcase"):
-                self._end_suite(element)
-                parent = None
-                continue
-            self.testcases += 1
-            if self.testcases > max_cases:
-                raise JUnitError(
-                    "too_many_testcases",
-                    f"line {element.sourceline}: more than {max_cases} testcases in one report",
-                    element.sourceline,
-                    None,
-                )
-            if (above := element.getparent()) is not parent:
-                parent = above
-                suite, file_default = self._suite_info(element)
-            attrs = dict(element.items())
-            raw_class = attrs.get("classname")
-            cached = class_cache.get(raw_class)
-            if cached is None:
-                if len(class_cache) > 10_000:
-                    class_cache.clear()
-                cached = class_cache[raw_class] = clean_name(raw_class, max_name)
-            classname, cut_class = cached
-            name = attrs.get("name", "")
-            # Inline fast path of clean_name() for the common plain ASCII name.
-            if (
-                name.isascii()
-                and name.isprintable()
-                and len(name) <= max_name
-                and "  " not in name
-                and name[:1] != " "
-                and name[-1:] != " "
-            ):
-                cut_name = False
-            else:
-                name, cut_name = clean_name(name, max_name)
-            if cut_class or cut_name:
-                self._warn_truncated("testcase name", element.sourceline)
-            file = attrs.get("file") or file_default
-            if len(file) > max_name:
-                file = clip(file, max_name)
-                self._warn_truncated("file path", element.sourceline)
-            line_text = attrs.get("line")
-            line = (
-                int(line_text)
-                if line_text and line_text.isdecimal() and line_text.isascii()
-                else None
-            )
-            if line is not None and line > _MAX_LINE:  # keep it a 32-bit database integer
-                line = None
-            time_text = attrs.get("time")
-            try:
-                duration = float(time_text)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                duration = -1.0
-            if not 0.0 <= duration < _INF:
-                duration, problem = parse_duration(time_text)
-                if problem:
-                    warn(
-                        "time:missing" if problem == "missing" else "time:bad",
-                        f"line {element.sourceline}: testcase time {problem}; counted as 0 s",
+        try:
+            for _event, element in context:
+                tag = element.tag
+                if tag != "testcase" and not tag.endswith("}testcase"):
+                    self._end_suite(element)
+                    parent = None
+                    continue
+                self.testcases += 1
+                if self.testcases > max_cases:
+                    raise JUnitError(
+                        "too_many_testcases",
+                        f"line {element.sourceline}: more than {max_cases} testcases in one report",
+                        element.sourceline,
+                        None,
                     )
-            if self.timestamp is None:
-                self.timestamp = parse_timestamp(attrs.get("timestamp"))
-            if len(element):
-                outcome, flaky, attempts, message = self._results(element)
-            elif attrs.get("status") in _SKIP_STATUSES or attrs.get("result") in _SKIP_STATUSES:
-                outcome, flaky, attempts, message = "skipped", False, 1, ""
-            else:
-                outcome, flaky, attempts, message = "passed", False, 1, ""
-            yield CaseRecord(
-                classname, name, file, line, suite, outcome, flaky, attempts, duration, message
-            )
-            element.clear()
-            while element.getprevious() is not None:
-                del parent[0]
+                if (above := element.getparent()) is not parent:
+                    parent = above
+                    suite, file_default = self._suite_info(element)
+                attrs = dict(element.items())
+                raw_class = attrs.get("classname")
+                cached = class_cache.get(raw_class)
+                if cached is None:
+                    if len(class_cache) > 10_000:
+                        class_cache.clear()
+                    cached = class_cache[raw_class] = clean_name(raw_class, max_name)
+                classname, cut_class = cached
+                name = attrs.get("name", "")
+                # Inline fast path of clean_name() for the common plain ASCII name.
+                if (
+                    name.isascii()
+                    and name.isprintable()
+                    and len(name) <= max_name
+                    and "  " not in name
+                    and name[:1] != " "
+                    and name[-1:] != " "
+                ):
+                    cut_name = False
+                else:
+                    name, cut_name = clean_name(name, max_name)
+                if cut_class or cut_name:
+                    self._warn_truncated("testcase name", element.sourceline)
+                file = attrs.get("file") or file_default
+                if len(file) > max_name:
+                    file = clip(file, max_name)
+                    self._warn_truncated("file path", element.sourceline)
+                line_text = attrs.get("line")
+                line = (
+                    int(line_text)
+                    if line_text and line_text.isdecimal() and line_text.isascii()
+                    else None
+                )
+                if line is not None and line > _MAX_LINE:  # keep it a 32-bit database integer
+                    line = None
+                time_text = attrs.get("time")
+                try:
+                    duration = float(time_text)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    duration = -1.0
+                if not 0.0 <= duration < _INF:
+                    duration, problem = parse_duration(time_text)
+                    if problem:
+                        warn(
+                            "time:missing" if problem == "missing" else "time:bad",
+                            f"line {element.sourceline}: testcase time {problem}; counted as 0 s",
+                        )
+                if self.timestamp is None:
+                    self.timestamp = parse_timestamp(attrs.get("timestamp"))
+                if len(element):
+                    outcome, flaky, attempts, message = self._results(element)
+                elif attrs.get("status") in _SKIP_STATUSES or attrs.get("result") in _SKIP_STATUSES:
+                    outcome, flaky, attempts, message = "skipped", False, 1, ""
+                else:
+                    outcome, flaky, attempts, message = "passed", False, 1, ""
+                yield CaseRecord(
+                    classname, name, file, line, suite, outcome, flaky, attempts, duration, message
+                )
+                element.clear()
+                while element.getprevious() is not None:
+                    del parent[0]
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc) from None
 
     def _end_suite(self, element: etree._Element) -> None:
         """Check a finished testsuite's depth and timestamp, then free it."""

@@ -165,7 +165,7 @@ def test_frees_each_testcase_after_reading_it():
     iterator = iter(reader)
     for _ in range(250):
         next(iterator)
-    suite = iterator.gi_yieldfrom.gi_frame.f_locals["parent"]  # the reader's current suite
+    suite = iterator.gi_frame.f_locals["parent"]  # the reader's current suite
     # The parser reads ahead, but t0..t247 were deleted and t248 emptied once read; t249
     # is being yielded and t250 is still unread.
     assert [suite[i].get("name") for i in range(3)] == [None, "t249", "t250"]
