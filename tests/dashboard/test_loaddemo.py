@@ -1,5 +1,6 @@
 """loaddemo: the demo project reproduces DESIGN.md's example through the ingest path."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -61,11 +62,15 @@ def loaded(_demo_loaded, db):
     return Project.objects.get(slug="demo")
 
 
-def test_loaddemo_reproduces_the_design_example(loaded):
+def test_loaddemo_reproduces_the_design_example(loaded, client):
     project = loaded
     assert project.is_public and project.target_bp == 9000
     assert project.default_branch == "main"
-    summary = project_summary_get(project=project)
+    # Public project: the summary API answers without a token.
+    response = client.get("/api/v1/projects/demo/summary")
+    assert response.status_code == 200
+    summary = response.json()
+    assert summary == json.loads(json.dumps(project_summary_get(project=project)))
     assert (summary["passed"], summary["total"]) == (621, 738)
     assert summary["pass_rate"] == pytest.approx(621 / 738)
     assert summary["tests_needed"] == 44
@@ -120,6 +125,19 @@ def test_loaddemo_history_has_shards_flaky_skipped_and_a_flagged_incomplete_run(
     assert flagged[0].total < 738 / 2
     assert flagged[0].started_at < latest.started_at
     assert any("Other" in reason for reason in flagged[0].flag_reasons)
+
+
+def test_demo_exports_state_the_design_figures(loaded, client):
+    text = client.get("/p/demo/export/summary.md").content.decode()
+    assert "**Tests needed for 90.0%:** 44" in text
+    assert "**Progress from baseline to target:** 69%" in text
+    assert "**Target reached:** **no**" in text
+    assert "70.9% (523/738) → 84.1% (621/738), +13.3 points" in text
+    assert "| 6 listed categories | 205 | 150 | 186 | +36 |" in text
+    assert "| in no listed category | 533 | 373 | 435 | +62 |" in text
+    data = client.get("/p/demo/export/summary.json").json()
+    assert data["base"]["run"] == "1001" and data["head"]["run"] == "1024"
+    assert data["trend"]["per_week"] > 0
 
 
 def test_loaddemo_again_changes_nothing(loaded):
