@@ -1,0 +1,240 @@
+"""Upload over HTTP, processed by a real `celery worker` process over a real broker.
+
+Needs PostgreSQL (the worker is another process reading the test database) and a
+broker in CELERY_BROKER_URL (Redis); CI provides both. Each test uses its own queue so
+concurrent test runs on one broker never take each other's messages.
+"""
+
+import datetime as dt
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from ingest.models import Result, Upload
+from ingest.sweeper import uploads_sweep
+from tests.conftest import REPO_ROOT, skip_unless_service
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _broker_reachable(url: str) -> bool:
+    if not url.startswith("redis://"):
+        return False
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def broker(settings):
+    """Switch this test process from eager Celery to the real broker, on a fresh queue."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the real-worker test needs DATABASE_URL=postgres://… (CI runs it)")
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    skip_unless_service(_broker_reachable(url), f"no reachable Redis broker at {url!r}")
+    from passline.celery import app
+
+    queue = f"passline-e2e-{uuid.uuid4().hex[:12]}"
+    saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "task_default_queue")}
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.update(task_always_eager=False, broker_url=url, task_default_queue=queue)
+    try:
+        yield {"url": url, "queue": queue}
+    finally:
+        app.conf.update(saved)
+
+
+class Worker:
+    """A `celery -A passline worker` subprocess on the test database and media folder."""
+
+    def __init__(self, *, broker: dict, media_root: Path, log: Path):
+        db = connection.settings_dict
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "MEDIA_ROOT": str(media_root),
+            "CELERY_BROKER_URL": broker["url"],
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+        }
+        self.log = log
+        command = [sys.executable, "-m", "celery", "-A", "passline", "worker"]
+        command += ["--pool=solo", "--concurrency=1", "-Q", broker["queue"], "--loglevel=INFO"]
+        command += ["--without-gossip", "--without-mingle", "-n", f"{uuid.uuid4().hex}@e2e"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(broker, settings, tmp_path):
+    workers: list[Worker] = []
+
+    def start() -> Worker:
+        log = tmp_path / f"worker-{len(workers)}.log"
+        worker = Worker(broker=broker, media_root=Path(settings.MEDIA_ROOT), log=log)
+        workers.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+@pytest.fixture
+def token():
+    call_command("createproject", "shop", "--name", "Shop", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("createtoken", "shop", "--scope", "upload", stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def _report(cases: int) -> bytes:
+    rows = []
+    for i in range(cases):
+        inner = '<failure message="no">x</failure>' if i % 10 == 3 else ""
+        rows.append(
+            f'<testcase classname="e2e.C{i % 7}" name="t{i}" time="0.01">{inner}</testcase>'
+        )
+    return ('<?xml version="1.0"?><testsuite name="e2e">' + "".join(rows) + "</testsuite>").encode()
+
+
+def _post(base: str, token: str, xml: bytes, **fields: str) -> dict:
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.xml"\r\n'
+        "Content-Type: application/xml\r\n\r\n".encode()
+        + xml
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{base}/api/v1/uploads",
+        data=b"".join(parts),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+        return json.load(response)
+
+
+def _get(base: str, token: str, url: str) -> dict:
+    request = urllib.request.Request(base + url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def _wait_for(predicate, *, timeout: float, what: str, worker: Worker | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    log = worker.log.read_text(errors="replace")[-3000:] if worker else ""
+    pytest.fail(f"timed out waiting for {what}\n--- worker log ---\n{log}")
+
+
+def test_http_upload_is_processed_by_a_real_worker(live_server, start_worker, token):
+    worker = start_worker()
+    accepted = _post(live_server.url, token, _report(40), run="e2e-1", branch="main", final="true")
+    assert accepted["status"] in ("queued", "processing", "processed")
+
+    def processed():
+        body = _get(live_server.url, token, accepted["url"])
+        return body if body["status"] in ("processed", "failed") else None
+
+    body = _wait_for(processed, timeout=90, what="the worker to process the upload", worker=worker)
+    assert body["status"] == "processed", body
+    assert body["counts"] == {
+        "tests": 40,
+        "passed": 36,
+        "failed": 4,
+        "error": 0,
+        "skipped": 0,
+        "flaky": 0,
+    }
+    assert body["run"] == "e2e-1"
+    upload = Upload.objects.get(pk=accepted["id"])
+    assert upload.run.is_complete
+    assert Result.objects.filter(run=upload.run).count() == 40
+
+
+def test_worker_killed_mid_task_leaves_the_upload_retried_not_lost(
+    live_server, start_worker, token
+):
+    cases = 150_000
+    first = start_worker()
+    accepted = _post(live_server.url, token, _report(cases), run="e2e-kill")
+    upload_id = accepted["id"]
+
+    def processing():
+        return Upload.objects.filter(pk=upload_id, status=Upload.Status.PROCESSING).exists()
+
+    _wait_for(processing, timeout=90, what="the worker to claim the upload", worker=first)
+    time.sleep(0.3)
+    first.kill()
+    upload = Upload.objects.get(pk=upload_id)
+    if upload.status == Upload.Status.PROCESSED:
+        pytest.skip("the worker finished before it could be killed; nothing to prove")
+    # Killed mid-transaction: nothing half-stored, the upload is still claimed.
+    assert upload.status == Upload.Status.PROCESSING
+    assert not Result.objects.filter(run_id=upload.run_id).exists()
+
+    # The sweeper (beat, every few minutes) finds it stuck and re-enqueues it; pretend
+    # the stuck period has passed.
+    second = start_worker()
+    report = uploads_sweep(now=timezone.now() + dt.timedelta(days=1))
+    assert upload_id in report.requeued
+
+    def done():
+        upload = Upload.objects.get(pk=upload_id)
+        return upload if upload.status in ("processed", "failed") else None
+
+    upload = _wait_for(done, timeout=240, what="the retried upload", worker=second)
+    assert upload.status == Upload.Status.PROCESSED, upload.error
+    assert upload.tests == cases
+    assert upload.attempts == 2
+    assert Result.objects.filter(run_id=upload.run_id).count() == cases
