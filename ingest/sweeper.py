@@ -93,12 +93,13 @@ def uploads_sweep(*, now: dt.datetime | None = None) -> SweepReport:
 def upload_retry(*, upload: Upload) -> bool:
     """Put a failed or quarantined upload back in the queue with fresh attempts.
 
-    Return False (and change nothing) when the upload is in another state.
+    Return False (and change nothing) when the upload is in another state or its raw
+    files were already pruned (there is nothing left to process).
     """
     with transaction.atomic():
-        updated = Upload.objects.filter(pk=upload.pk, status__in=[S.FAILED, S.QUARANTINED]).update(
-            status=S.QUEUED, attempts=0, quarantine_reason=""
-        )
+        updated = Upload.objects.filter(
+            pk=upload.pk, status__in=[S.FAILED, S.QUARANTINED], raw_pruned_at__isnull=True
+        ).update(status=S.QUEUED, attempts=0, quarantine_reason="")
         if updated:
             upload_enqueue(upload_id=upload.pk)
             logger.info("upload retry requested upload_id=%s", upload.pk)

@@ -155,5 +155,7 @@ def upload_retry_view(request, slug: str, upload_id: int):
     if upload_retry(upload=upload):
         messages.success(request, f"Upload {upload.pk} is queued again.")
     else:
-        messages.info(request, f"Upload {upload.pk} is not failed or quarantined any more.")
+        messages.error(
+            request, f"Upload {upload.pk} cannot be retried: not failed, or its files were pruned."
+        )
     return redirect("project_settings:uploads", slug=project.slug)

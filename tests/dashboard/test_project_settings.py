@@ -298,3 +298,16 @@ def test_list_pages_query_counts(client, project, users, django_assert_num_queri
     # session, user, project (visible), admin membership, uploads + runs (join), nav projects
     with django_assert_num_queries(6):
         assert client.get("/p/acme/settings/uploads/").status_code == 200
+
+
+def test_retry_refuses_uploads_whose_files_were_pruned(client, project, users):
+    from django.utils import timezone
+
+    upload = UploadFactory(
+        run=RunFactory(project=project), status=Upload.Status.FAILED, raw_pruned_at=timezone.now()
+    )
+    client.force_login(users["admin"])
+    response = client.post(f"/p/acme/settings/uploads/{upload.pk}/retry/", follow=True)
+    assert "cannot be retried" in response.content.decode()
+    upload.refresh_from_db()
+    assert upload.status == "failed"
