@@ -3,8 +3,14 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 
 from dashboard import trends
+from dashboard.models import RunStats, Trend
+from dashboard.services import trend_refresh
+from ingest.models import Category
+from tests.dashboard.analytics_data import category_results, make_run
+from tests.factories import ProjectFactory
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -106,3 +112,82 @@ def test_downsample_leaves_short_series_alone():
 def test_iso_renders_utc_with_z():
     assert trends.iso(T0) == "2026-03-01T00:00:00Z"
     assert trends.iso(None) is None
+
+
+# trend_refresh: cached trends from rollups, with a frozen clock.
+
+NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)
+
+
+def refresh_series(project, rates: list[int], *, category="A", days_apart=1, start=None):
+    """Create one complete run per rate (passed out of 100) ending just before NOW."""
+    start = start or NOW - timedelta(days=days_apart * len(rates))
+    for i, passed in enumerate(rates):
+        make_run(
+            project,
+            f"{category}-{i}",
+            start + timedelta(days=days_apart * i),
+            category_results({category: (passed, 100)}),
+        )
+
+
+@pytest.mark.django_db
+def test_trend_refresh_caches_slope_eta_and_needed_rate():
+    project = ProjectFactory(target_bp=9000, target_due=date(2026, 4, 28))
+    refresh_series(project, [70, 71, 72, 73, 74])  # +1 point a day
+    with time_machine.travel(NOW, tick=False):
+        assert trend_refresh(project_id=project.pk) == 2  # overall + category A
+    trend = Trend.objects.get(project=project, category=None)
+    assert trend.n_points == 5
+    assert trend.slope_per_week == pytest.approx(0.07)
+    # The line is at 74 % on the last run (NOW - 1 day); 16 more points take 16 days.
+    assert trend.eta == NOW - timedelta(days=1) + timedelta(days=16)
+    assert trend.on_track is True  # due 2026-04-28 ends after the ETA
+    # 16 tests over the 27.5 days from NOW to the end of 2026-04-28.
+    assert trend.needed_per_week == pytest.approx(16 / (27.5 / 7))
+    assert trend.computed_at == NOW
+
+
+@pytest.mark.django_db
+def test_falling_trend_is_not_on_track():
+
+    project = ProjectFactory(target_bp=9000)
+    refresh_series(project, [80, 79, 78, 77])
+    with time_machine.travel(NOW, tick=False):
+        trend_refresh(project_id=project.pk)
+    trend = Trend.objects.get(project=project, category=None)
+    assert trend.slope_per_day < 0
+    assert (trend.eta, trend.on_track, trend.target_reached) == (None, False, False)
+
+
+@pytest.mark.django_db
+def test_reached_target_has_no_eta_and_category_target_overrides():
+
+    project = ProjectFactory(target_bp=9000)
+    refresh_series(project, [91, 92, 93])
+    Category.objects.filter(project=project, name="A").update(target_bp=9900)
+    with time_machine.travel(NOW, tick=False):
+        trend_refresh(project_id=project.pk)
+    overall = Trend.objects.get(project=project, category=None)
+    assert (overall.target_reached, overall.eta, overall.on_track) == (True, None, True)
+    category = Trend.objects.get(project=project, category__name="A")
+    assert category.target_bp == 9900
+    assert category.target_reached is False
+    assert category.eta is not None
+
+
+@pytest.mark.django_db
+def test_trend_window_and_incomplete_runs(settings):
+
+    settings.PASSLINE_TREND_WINDOW_DAYS = 10
+    project = ProjectFactory()
+    refresh_series(project, [10, 10], start=NOW - timedelta(days=40))  # outside the window
+    refresh_series(project, [70, 71, 72, 73], category="B")
+    RunStats.objects.filter(run__key="B-2").update(flag_incomplete=True)
+    with time_machine.travel(NOW, tick=False):
+        trend_refresh(project_id=project.pk)
+    trend = Trend.objects.get(project=project, category=None)
+    assert (trend.n_points, trend.window_days) == (3, 10)
+    assert trend.slope_per_day == pytest.approx(0.01)
+    assert Trend.objects.get(project=project, category__name="B").n_points == 3
+    assert Trend.objects.get(project=project, category__name="A").n_points == 0
