@@ -17,6 +17,7 @@ PAGES = [
     "/p/{slug}/settings/rules/",
     "/p/{slug}/settings/tokens/",
     "/p/{slug}/settings/uploads/",
+    "/p/{slug}/settings/members/",
 ]
 
 
@@ -311,3 +312,38 @@ def test_retry_refuses_uploads_whose_files_were_pruned(client, project, users):
     assert "cannot be retried" in response.content.decode()
     upload.refresh_from_db()
     assert upload.status == "failed"
+
+
+def test_members_add_change_role_and_remove(client, project, users):
+    newcomer = get_user_model().objects.create_user("newcomer")
+    client.force_login(users["admin"])
+    response = client.post("/p/acme/settings/members/", {"username": "newcomer", "role": "viewer"})
+    assert response.status_code == 302
+    membership = Membership.objects.get(project=project, user=newcomer)
+    assert membership.role == "viewer"
+    client.post("/p/acme/settings/members/", {"username": "newcomer", "role": "admin"})
+    membership.refresh_from_db()
+    assert membership.role == "admin"
+    client.post(f"/p/acme/settings/members/{membership.pk}/remove/")
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_members_refuses_unknown_users_and_losing_the_last_admin(client, project, users):
+    client.force_login(users["admin"])
+    response = client.post("/p/acme/settings/members/", {"username": "ghost", "role": "admin"})
+    assert response.status_code == 200
+    assert "No user is called" in response.content.decode()
+    admin = Membership.objects.get(project=project, user=users["admin"])
+    response = client.post("/p/acme/settings/members/", {"username": "admin", "role": "viewer"})
+    assert "at least one admin" in response.content.decode()
+    client.post(f"/p/acme/settings/members/{admin.pk}/remove/")
+    admin.refresh_from_db()
+    assert admin.role == "admin"
+
+
+def test_members_page_is_admin_only(client, project, users):
+    client.force_login(users["viewer"])
+    assert client.get("/p/acme/settings/members/").status_code == 403
+    response = client.post("/p/acme/settings/members/", {"username": "viewer", "role": "admin"})
+    assert response.status_code == 403
+    assert Membership.objects.get(project=project, user=users["viewer"]).role == "viewer"
