@@ -169,3 +169,21 @@ def test_openapi_documents_the_analytics_endpoints():
     assert example["Demo"]["value"]["tests_needed"] == 44
     assert "/api/v1/projects/{slug}/runs" in schema["paths"]
     assert "/api/v1/projects/{slug}/compare" in schema["paths"]
+
+
+def test_category_detail_has_figures_series_and_tests(example_project):
+    from dashboard.flaky import test_stats_refresh as refresh_test_stats
+    from dashboard.selectors import category_detail_get
+    from ingest.models import Category
+
+    plex = Category.objects.get(project=example_project, name="Plex")
+    with time_machine.travel(NOW, tick=False):
+        refresh_test_stats(project_id=example_project.pk)
+        detail = category_detail_get(project=example_project, category=plex)
+    assert detail["figures"]["passed"] == 28
+    assert detail["figures"]["baseline"]["passed"] == 18
+    assert [p["run"] for p in detail["series"]] == ["base", "middle", "head"]
+    assert [p["passed"] for p in detail["series"]] == [18, 23, 28]
+    assert len(detail["failing_tests"]) == 4  # Plex.t28 .. t31 never passed
+    assert detail["failing_tests"][0]["failing_since"]["runs"] == 3
+    assert detail["flaky_tests"] == []
