@@ -24,13 +24,15 @@ def redis_available() -> bool:
 
 
 @pytest.fixture
-def real_broker():
+def real_broker(monkeypatch):
     """Point the Celery app at a broker URL for one test (not eager)."""
     previous = celery_app.conf.task_always_eager, celery_app.conf.broker_url
 
     def use(url: str) -> None:
         celery_app.conf.task_always_eager = False
         celery_app.conf.broker_url = url
+        # Celery reads CELERY_BROKER_URL from the environment before its own config.
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
 
     yield use
     celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
