@@ -132,3 +132,17 @@ def recent_run_keys(*, project: Project, limit: int = 50) -> list[str]:
         .order_by("-started_at", "-id")
         .values_list("key", flat=True)[:limit]
     )
+
+
+def flagged_runs_list(*, project: Project, branch: str, limit: int = 5) -> list[RunStats]:
+    """Return the latest `limit` runs on `branch` flagged incomplete or by the denominator
+    watch, newest first, with their runs. Queries: 1.
+    """
+    return list(
+        RunStats.objects.filter(project=project, branch=branch)
+        .filter(Q(flag_incomplete=True) | Q(flag_denominator=True))
+        .select_related("run")
+        .only("run__key", "run__started_at", "flag_incomplete", "flag_denominator",
+              "flag_reasons", "started_at", "passed", "total")
+        .order_by("-started_at", "-run_id")[:limit]
+    )  # fmt: skip

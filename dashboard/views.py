@@ -128,6 +128,7 @@ def project_overview(request, slug: str):
             "project": project,
             "filters": f,
             "branches": page_selectors.branch_list(project=project),
+            "flagged": page_selectors.flagged_runs_list(project=project, branch=f["branch"]),
             "headline": headline,
             "categories": categories,
             "series": series,

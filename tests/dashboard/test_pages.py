@@ -83,6 +83,17 @@ def test_overview_date_filter_limits_the_chart(client, shop):
     assert "No complete runs in this range." in html
 
 
+def test_overview_lists_flagged_runs(client, shop):
+    from dashboard.models import RunStats
+
+    RunStats.objects.filter(run__key="r2").update(
+        flag_incomplete=True, flag_reasons=["category Cache has no results"]
+    )
+    html = client.get("/p/shop/").content.decode()
+    assert "Flagged runs" in html
+    assert "⚠ incomplete" in html and "category Cache has no results" in html
+
+
 def test_overview_ignores_malformed_dates(client, shop):
     response = client.get("/p/shop/?since=yesterday&until=2024-13-45")
     assert response.status_code == 200

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 #  8. series: category points of those runs (+ category name)
 #  9. trend projection: the overall trend line
 # 10. branch filter: distinct branches
-# 11. navigation: projects the user may see
-OVERVIEW_QUERIES = 11
+# 11. flagged runs of the branch (latest 5, with their runs)
+# 12. navigation: projects the user may see
+OVERVIEW_QUERIES = 12
 
 # Anonymous request to /p/<slug>/compare/ (defaults: baseline vs latest):
 #  1. project (access check, with its baseline run)
