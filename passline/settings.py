@@ -132,6 +132,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Shared cache (per-token upload rate limits): in-process by default; set CACHE_URL,
+# e.g. redis://redis:6379/1, when several web processes must share the counts.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://passline")}
+
 # Celery: eager in-process when no broker is configured (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
