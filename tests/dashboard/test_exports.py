@@ -143,7 +143,8 @@ def test_report_page_shows_figures_charts_and_print_stylesheet(client, shop):
     assert response.status_code == 200
     html = response.content.decode()
     assert "css/print.css" in html
-    assert "vendor/plotly.min.js" in html
+    assert "vendor/plotly.min.js" in html and "js/report.js" in html
+    assert "onclick" not in html
     assert 'id="report-waterfall"' in html and 'id="report-trend"' in html
     assert "✘ not reached" in html
     assert ">44<" in html
