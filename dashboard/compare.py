@@ -27,7 +27,7 @@ as the same test (fixed, regressed or unchanged).
 
 from dashboard.flaky import is_passing
 from dashboard.trends import iso
-from ingest.models import Category, Project, Result, Run
+from ingest.models import Category, Project, Result, Run, Test
 
 FIGURES = (
     "fixed",
@@ -151,7 +151,11 @@ def runs_compare(*, project: Project, base_run: Run, head_run: Run, limit: int =
     shown = changes[:limit]
     tests = {
         t.pk: t
-        for t in project.tests.filter(pk__in=[c[1] for c in shown]).only("classname", "name")
+        # Through the related manager, Django would assign `project` to each instance
+        # and load the deferred project_id once per test: one query per change.
+        for t in Test.objects.filter(project=project, pk__in=[c[1] for c in shown]).only(
+            "classname", "name"
+        )
     }
     identity_holds = True
     categories = []

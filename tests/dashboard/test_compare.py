@@ -126,3 +126,15 @@ def test_changes_list_is_capped_with_totals_and_sorted_by_severity():
     assert kinds["flaky_pass"] == "flaky"
     assert kinds["added_fail"] == "added_not_passing"
     assert full["changes"][0]["base_outcome"] == "passed"
+
+
+@pytest.mark.parametrize("changed", [2, 40])
+def test_compare_query_count_does_not_grow_with_changed_tests(changed, django_assert_num_queries):
+    project = ProjectFactory()
+    base = make_run(project, "b", T0, [(f"t{i}", F, "A") for i in range(changed)])
+    head = make_run(project, "h", T1, [(f"t{i}", P, "A") for i in range(changed)])
+    # 1: base results, 2: head results, 3: names of the categories involved,
+    # 4: names of the changed tests shown.
+    with django_assert_num_queries(4):
+        result = runs_compare(project=project, base_run=base, head_run=head)
+    assert result["overall"]["fixed"] == changed
