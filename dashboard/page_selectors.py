@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q, Window
-from django.db.models.functions import Mod, RowNumber
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, Window
+from django.db.models.functions import RowNumber
 
 from dashboard.models import RunCategoryStats, RunStats, Trend
 from ingest.models import Project, Run
@@ -58,7 +58,7 @@ def pass_rate_series_get(
         step = _stride(n, max_points)
         numbered = runs.annotate(
             rn=Window(RowNumber(), order_by=[F("started_at").asc(), F("run_id").asc()])
-        ).annotate(phase=Mod(F("rn") - 1, step))
+        ).annotate(phase=ExpressionWrapper((F("rn") - 1) % step, output_field=BigIntegerField()))
         # Number the rollup rows alone; only the picked runs are joined to their keys.
         picked = numbered.filter(Q(phase=0) | Q(rn=n)).values("run_id")
         rows = list(

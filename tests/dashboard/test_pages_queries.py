@@ -34,11 +34,9 @@ OVERVIEW_QUERIES = 12
 #  5. results of the head run
 #  6. names of the categories involved
 #  7. the changed tests shown (classname, name)
-#  8-11. dashboard.compare reads each shown test's deferred project_id (4 changed
-#     tests here: the same 4 for any history length)
-# 12. run keys for the run pickers
-# 13. navigation: projects the user may see
-COMPARE_QUERIES = 13
+#  8. run keys for the run pickers
+#  9. navigation: projects the user may see
+COMPARE_QUERIES = 9
 
 
 @pytest.mark.parametrize("n_runs", [5, 50])
