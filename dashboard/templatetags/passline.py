@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from dashboard.access import project_list_visible
@@ -33,6 +34,32 @@ def figure_script(figure, element_id: str):
         '<script id="{}" type="application/json">{}</script>',
         element_id,
         mark_safe(data),  # noqa: S308
+    )
+
+
+@register.simple_tag
+def point_rows(points, runs_url: str):
+    """Render chart points as table rows: run link, start (UTC), passed/total, rate.
+
+    Built in Python with format_html_join (everything escaped) because the template
+    language takes ~0.3 ms per row, which a long chart table multiplies.
+    """
+    return format_html_join(
+        "",
+        '<tr><td><a href="{}{}/"><code>{}</code></a></td><td>{}</td>'
+        '<td class="num">{}/{}</td><td class="num">{}</td></tr>',
+        (
+            (
+                runs_url,
+                quote(str(p["run"]), safe="/"),
+                p["run"],
+                p["x"].strftime("%Y-%m-%d %H:%M") if hasattr(p["x"], "strftime") else p["x"],
+                p["passed"],
+                p["total"],
+                rate_of(p["passed"], p["total"]),
+            )
+            for p in points
+        ),
     )
 
 

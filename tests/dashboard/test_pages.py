@@ -57,6 +57,9 @@ def test_overview_shows_headline_chart_and_categories(client, shop):
     assert fig["data"][0]["customdata"][-1] == [6, 8, "r4"]
     assert fig["layout"]["shapes"][0]["y0"] == 0.9
     assert 'id="category-table"' in html
+    # The chart's figures as a table, newest first, linking to each run.
+    assert '<td><a href="/p/shop/runs/r4/"><code>r4</code></a></td>' in html
+    assert '<td class="num">6/8</td><td class="num">75.0%</td>' in html
     assert reverse("dashboard:category", args=["shop", "Auth"]) in html
     for fmt in ("md", "csv", "xlsx", "json"):
         assert f"/p/shop/export/summary.{fmt}" in html
