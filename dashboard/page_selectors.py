@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, Value, Window
+from django.db.models.functions import Greatest, RowNumber
 
 from dashboard.models import RunCategoryStats, RunStats, Trend
 from ingest.models import Project, Run
 
 DAY = 86_400.0
-
-
-def _stride(n: int, max_points: int) -> int:
-    """Return the step that keeps at most `max_points` of `n` rows (last row added)."""
-    return max(1, -(-(n - 1) // max(max_points - 1, 1)))
 
 
 def pass_rate_series_get(
@@ -39,33 +34,36 @@ def pass_rate_series_get(
     Result: ``[{"name", "category_id" (None for overall), "points": [{"x", "passed",
     "total", "run"}]}]`` oldest first; overall first, then categories by name. At most
     `max_points` runs are kept (evenly spaced, always the first and the last); category
-    series use the same runs. Queries: 2, plus 1 with categories.
+    series use the same runs. Queries: 1, plus 1 with categories.
     """
     runs = RunStats.objects.filter(project=project, branch=branch, is_complete=True)
     if since:
         runs = runs.filter(started_at__gte=since)
     if until:
         runs = runs.filter(started_at__lt=until)
-    n = runs.count()
-    if n == 0:
-        return []
-    fields = ("run_id", "run__key", "started_at", "passed", "total")
-    if n <= max_points:
-        rows = list(runs.order_by("started_at", "run_id").values_list(*fields))
-    else:
-        # Every step-th run and the last one, picked in the database: a modulo on
-        # the row number costs one pass, where a list of row numbers costs n x list.
-        step = _stride(n, max_points)
-        numbered = runs.annotate(
-            rn=Window(RowNumber(), order_by=[F("started_at").asc(), F("run_id").asc()])
-        ).annotate(phase=ExpressionWrapper((F("rn") - 1) % step, output_field=BigIntegerField()))
-        # Number the rollup rows alone; only the picked runs are joined to their keys.
-        picked = numbered.filter(Q(phase=0) | Q(rn=n)).values("run_id")
-        rows = list(
-            RunStats.objects.filter(run_id__in=picked)
-            .order_by("started_at", "run_id")
-            .values_list(*fields)
+    # Keep every step-th run and the last one, where step = ceil((n - 1) / (max - 1))
+    # and n is the number of runs in range: all computed in one query over the rollup
+    # rows alone (a window count and row number), then only the picked runs are
+    # joined to their keys. A modulo costs one pass; a list of row numbers would cost
+    # n x list.
+    last = max(max_points - 1, 1)
+    numbered = runs.annotate(
+        n=Window(Count("*")),
+        rn=Window(RowNumber(), order_by=[F("started_at").asc(), F("run_id").asc()]),
+    ).annotate(
+        phase=ExpressionWrapper(
+            (F("rn") - 1) % Greatest(Value(1), (F("n") - 1 + (last - 1)) / last),
+            output_field=BigIntegerField(),
         )
+    )
+    picked = numbered.filter(Q(phase=0) | Q(rn=F("n"))).values("run_id")
+    rows = list(
+        RunStats.objects.filter(run_id__in=picked)
+        .order_by("started_at", "run_id")
+        .values_list("run_id", "run__key", "started_at", "passed", "total")
+    )
+    if not rows:
+        return []
     overall = {
         "name": "Overall",
         "category_id": None,

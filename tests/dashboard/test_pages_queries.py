@@ -17,14 +17,13 @@ pytestmark = pytest.mark.django_db
 #  3. summary: baseline run's rollup (+ run)
 #  4. summary: category rollups of those two runs (+ category)
 #  5. summary: cached trends of the branch
-#  6. series: number of complete runs in the range
-#  7. series: the (downsampled) overall points (+ run key)
-#  8. series: category points of those runs (+ category name)
-#  9. trend projection: the overall trend line
-# 10. branch filter: distinct branches
-# 11. flagged runs of the branch (latest 5, with their runs)
-# 12. navigation: projects the user may see
-OVERVIEW_QUERIES = 12
+#  6. series: the downsampled overall points (window count and row number, + run key)
+#  7. series: category points of those runs (+ category name)
+#  8. trend projection: the overall trend line
+#  9. branch filter: distinct branches
+# 10. flagged runs of the branch (latest 5, with their runs)
+# 11. navigation: projects the user may see
+OVERVIEW_QUERIES = 11
 
 # Anonymous request to /p/<slug>/compare/ (defaults: baseline vs latest):
 #  1. project (access check, with its baseline run)
