@@ -175,7 +175,18 @@ def baseline(path: Path, *, slug: str) -> dict:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """Return this process's peak RSS in MB.
+
+    Linux: VmHWM, which exec resets. ru_maxrss is not used there because a child
+    started by fork+exec inherits the parent's RSS at fork time as its maximum.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(args) -> None:
