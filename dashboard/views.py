@@ -16,7 +16,7 @@ from dashboard.access import project_get_visible, project_list_visible
 from dashboard.compare import runs_compare
 from dashboard.flaky import flaky_tests_list
 from dashboard.models import RunCategoryStats, RunStats, TestStats
-from ingest.models import Category, Result, Run, Test
+from ingest.models import Category, Membership, Result, Run, Test
 
 SPARK_POINTS = 30
 # Points per chart series: a 1,240 px wide chart cannot show more, and fetching,
@@ -103,6 +103,17 @@ def project_list(request):
     )
 
 
+def _can_admin(user, project) -> bool:
+    """Return whether `user` may open the project's settings (no query when anonymous)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return Membership.objects.filter(
+        project=project, user=user, role=Membership.Role.ADMIN
+    ).exists()
+
+
 def project_overview(request, slug: str):
     """Show a project's headline, pass-rate chart and category table (filters in the URL)."""
     project = project_get_visible(slug=slug, user=request.user)
@@ -133,6 +144,7 @@ def project_overview(request, slug: str):
         "dashboard/overview.html",
         {
             "project": project,
+            "can_admin": _can_admin(request.user, project),
             "filters": f,
             "branches": page_selectors.branch_list(project=project),
             "flagged": page_selectors.flagged_runs_list(project=project, branch=f["branch"]),

@@ -1,0 +1,40 @@
+"""The overview links to project settings for the people who may change them."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from ingest.models import Membership
+from tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project():
+    return ProjectFactory(slug="shop", is_public=True)
+
+
+def _user(name, **extra):
+    return get_user_model().objects.create_user(name, password="pw-long-enough-1", **extra)
+
+
+def test_anonymous_visitor_sees_no_settings_link(client, project):
+    response = client.get("/p/shop/")
+    assert response.status_code == 200
+    assert b"/p/shop/settings/" not in response.content
+
+
+def test_viewer_sees_no_settings_link(client, project):
+    viewer = _user("viewer")
+    Membership.objects.create(project=project, user=viewer, role=Membership.Role.VIEWER)
+    client.force_login(viewer)
+    assert b"/p/shop/settings/" not in client.get("/p/shop/").content
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_admin_and_staff_see_the_settings_link(client, project, staff):
+    user = _user("boss", is_staff=staff)
+    if not staff:
+        Membership.objects.create(project=project, user=user, role=Membership.Role.ADMIN)
+    client.force_login(user)
+    assert b'href="/p/shop/settings/"' in client.get("/p/shop/").content
