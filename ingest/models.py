@@ -248,6 +248,8 @@ class UploadFile(models.Model):
 class Test(models.Model):
     """A test's identity within a project: (classname, name), normalised."""
 
+    __test__ = False  # a model, not a pytest test class
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tests")
     # sha1 hex of "classname\0name" after normalisation: a short key for lookups and
     # uniqueness that does not depend on how long the names are.
