@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import ensure_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passline.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pl_api_bench")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="pl-api-bench-"))
@@ -39,20 +41,6 @@ CASES = "\n".join(
     f'<testcase classname="bench.Suite{i % 4}" name="test_{i}" time="0.01"/>' for i in range(20)
 )
 REPORT = f'<?xml version="1.0"?>\n<testsuites><testsuite name="bench">\n{CASES}\n</testsuite></testsuites>\n'.encode()  # noqa: E501
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in `url` if it does not exist."""
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def timed(label: str, count: int, send) -> float:
