@@ -11,17 +11,7 @@ from dashboard.management.commands.loaddemo import demo_project_delete
 from dashboard.models import RunStats
 from dashboard.selectors import project_summary_get, runs_compare
 from ingest.models import Project, Result, Run, Upload
-
-# DESIGN.md "The example it must get right": category -> (before, after, total).
-EXAMPLE = {
-    "Plex": (18, 28, 32),
-    "Cache": (12, 16, 18),
-    "Auth": (15, 19, 20),
-    "Database": (25, 28, 30),
-    "Controllers": (45, 52, 55),
-    "Integration": (35, 43, 50),
-    "Other": (373, 435, 533),
-}
+from tests.dashboard.analytics_data import EXAMPLE_FLAT
 
 
 def _passed_by_category(run: Run) -> dict[str, tuple[int, int]]:
@@ -40,8 +30,8 @@ def test_history_is_deterministic_and_exact_at_both_ends():
     again = demo.demo_history(now=now)
     assert [p.reports for r in runs for p in r.parts] == [p.reports for r in again for p in r.parts]
     main = [r for r in runs if r.branch == "main"]
-    assert main[0].expected == {k: (b, n) for k, (b, _a, n) in EXAMPLE.items()}
-    assert main[-1].expected == {k: (a, n) for k, (_b, a, n) in EXAMPLE.items()}
+    assert main[0].expected == {k: (b, n) for k, (b, _a, n) in EXAMPLE_FLAT.items()}
+    assert main[-1].expected == {k: (a, n) for k, (_b, a, n) in EXAMPLE_FLAT.items()}
     assert all(r.started_at < now for r in runs)
     assert {r.branch for r in runs} == {"main", demo.FEATURE_BRANCH}
 
@@ -79,8 +69,8 @@ def test_loaddemo_reproduces_the_design_example(loaded, client):
     assert (summary["baseline"]["passed"], summary["baseline"]["total"]) == (523, 738)
     assert summary["flags"]["incomplete"] is False
     categories = {c["name"]: c for c in summary["categories"]}
-    assert set(categories) == set(EXAMPLE)
-    for name, (before, after, total) in EXAMPLE.items():
+    assert set(categories) == set(EXAMPLE_FLAT)
+    for name, (before, after, total) in EXAMPLE_FLAT.items():
         item = categories[name]
         assert (item["passed"], item["total"]) == (after, total), name
         assert (item["baseline"]["passed"], item["baseline"]["total"]) == (before, total), name
@@ -91,8 +81,8 @@ def test_loaddemo_reproduces_the_design_example(loaded, client):
     # The same figures from the stored results of the first and the latest main run.
     main = Run.objects.filter(project=project, branch="main", is_complete=True)
     first, latest = main.order_by("started_at").first(), main.order_by("-started_at").first()
-    assert _passed_by_category(first) == {k: (b, n) for k, (b, _a, n) in EXAMPLE.items()}
-    assert _passed_by_category(latest) == {k: (a, n) for k, (_b, a, n) in EXAMPLE.items()}
+    assert _passed_by_category(first) == {k: (b, n) for k, (b, _a, n) in EXAMPLE_FLAT.items()}
+    assert _passed_by_category(latest) == {k: (a, n) for k, (_b, a, n) in EXAMPLE_FLAT.items()}
     compare = runs_compare(project=project, base_run=first, head_run=latest)
     assert compare["overall"]["delta_passed"] == 98
     assert compare["identity_holds"]
