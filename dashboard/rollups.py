@@ -39,7 +39,7 @@ def counts_from_row(*, row: dict, skipped_in_total: bool, flaky_counts_as_pass: 
 
 
 def _aggregate(run: Run) -> list[dict]:
-    # One GROUP BY over the run's results, using the (run, category) index.
+    # One GROUP BY over the run's results, using the (run, test) index.
     outcome = Result.Outcome
     return list(
         Result.objects.filter(run=run)

@@ -250,7 +250,16 @@ class Test(models.Model):
 
     __test__ = False  # a model, not a pytest test class
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tests")
+    # No index of its own: the unique (project, identity) index starts with it. No
+    # database FK constraint: its deferred check ran once per new test at commit (a
+    # fifth of a big first upload); only ingest writes tests, for the project it holds.
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="tests",
+        db_index=False,
+        db_constraint=False,
+    )
     # sha1 hex of "classname\0name" after normalisation: a short key for lookups and
     # uniqueness that does not depend on how long the names are.
     identity = models.CharField(max_length=40)
@@ -281,8 +290,9 @@ class Result(models.Model):
     # No database-level FK constraints on this hot table: PostgreSQL checks them one row
     # at a time, which cost more than the whole COPY-based bulk insert (ingest writes
     # ids it just read in the same transaction). Django still cascades and protects.
-    # No single-column indexes on run and test: (run, test), (run, category) and
-    # (test, run) below already start with them, and every index slows the bulk insert.
+    # Every index slows the bulk insert, so there are three besides the primary key:
+    # (run, test) for a run's results, (test, run) for a test's history and
+    # (category, run) for a category's results (and the PROTECT check on deletion).
     run = models.ForeignKey(
         Run,
         on_delete=models.CASCADE,
@@ -297,11 +307,21 @@ class Result(models.Model):
         db_constraint=False,
         db_index=False,
     )
+    # The part that first wrote the row. A result is merged over all parts of its run
+    # and goes with the run: deleting one upload leaves it (and needs no index here).
     upload = models.ForeignKey(
-        Upload, on_delete=models.CASCADE, related_name="results", db_constraint=False
+        Upload,
+        on_delete=models.DO_NOTHING,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
     )
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="results", db_constraint=False
+        Category,
+        on_delete=models.PROTECT,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
     )
     # True when the uploader chose the category; re-categorising leaves it alone.
     category_forced = models.BooleanField(default=False)
@@ -317,8 +337,8 @@ class Result(models.Model):
             models.UniqueConstraint(fields=["run", "test"], name="result_unique_run_test"),
         ]
         indexes = [
-            models.Index(fields=["run", "category"], name="result_run_category"),
             models.Index(fields=["test", "run"], name="result_test_run"),
+            models.Index(fields=["category", "run"], name="result_category_run"),
         ]
 
     def __str__(self) -> str:

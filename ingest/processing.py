@@ -178,8 +178,10 @@ def _lock_run_results(run_id: int) -> bool:
 
 def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writer: ResultWriter):
     """Stream one stored report into `writer`; return the exhausted reader."""
+    # The hot loop of ingest: plain locals, and no rule matching when there are none.
     add = writer.add
-    category_for = matcher.category_for
+    category_for = matcher.category_for if matcher.has_rules else None
+    default_category = matcher.default_id
     outcomes = OUTCOMES
     with upload_file.raw.open("rb") as raw:
         stream = open_report(raw, max_decompressed_bytes=limits.max_decompressed_bytes)
@@ -189,8 +191,8 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
             for record in reader:
                 classname = record.classname
                 name = record.name
-                file = record.file or ""
-                suite = record.suite or ""
+                file = record.file
+                suite = record.suite
                 add(
                     test_identity(classname, name),
                     classname,
@@ -201,8 +203,10 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
                     record.flaky,
                     record.attempts,
                     record.duration,
-                    record.message or "",
-                    category_for(file=file, classname=classname, suite=suite, name=name),
+                    record.message,
+                    default_category
+                    if category_for is None
+                    else category_for(file=file, classname=classname, suite=suite, name=name),
                 )
         finally:
             stream.close()

@@ -132,7 +132,7 @@ def _prune_results(report: PruneReport, *, batch_size: int) -> None:
             continue
         while True:
             # One DELETE ... WHERE id IN (SELECT id ... LIMIT n) per batch: the subquery
-            # walks the (run, category) index, with no sort, and each batch commits.
+            # walks the (run, test) index, with no sort, and each batch commits.
             with transaction.atomic():
                 _, per_model = Result.objects.filter(
                     pk__in=results.values("pk")[:batch_size]

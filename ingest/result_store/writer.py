@@ -1,0 +1,214 @@
+"""ResultWriter: collect one upload's records in chunks and write each chunk.
+
+Records are handled in chunks so memory stays flat for huge reports; duplicates inside
+a chunk are merged in Python (``rows.merge_row``). On PostgreSQL a chunk is written by
+a helper thread on the same connection while the caller parses the next one, so the
+server does its work on the second core while Python parses. Chunks go through the
+COPY fast path (``copy.CopyStore``) until one holds a result that must be merged with
+an existing row; from then on the upload is written with the set-based path
+(``setbased.SetBasedStore``), which SQLite always uses.
+
+The caller owns the transaction: everything here must run inside ``atomic()``.
+"""
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+from django.db import connections
+from django.utils import timezone
+
+from .copy import CopyStore
+from .rows import MAX_ATTEMPTS, Counts, merge_row, rows_count
+from .setbased import STAGE, SetBasedStore
+
+_INFINITY = float("inf")
+CHUNK_SIZE = 25_000
+
+
+class ResultWriter:
+    """Collect one upload's records and write them as tests and merged results.
+
+    Use as a context manager inside the upload's transaction: call `add` per test
+    record (identity computed from normalised names), then `finish` once. Leaving the
+    block always waits for the helper thread, so a rollback never races a write.
+    """
+
+    def __init__(
+        self,
+        *,
+        project_id: int,
+        run_id: int,
+        upload_id: int,
+        category_forced: bool,
+        chunk_size: int = CHUNK_SIZE,
+        using: str = "default",
+        run_has_results: bool = True,
+    ):
+        """`run_has_results=False` promises that no other writer can add results to
+        the run before this transaction commits (the caller holds a run lock) and that
+        it has none yet: SQLite then inserts the first chunk without conflict handling
+        (PostgreSQL finds conflicts by itself)."""
+        self.chunk_size = chunk_size
+        self.connection = connections[using]
+        self.postgres = self.connection.vendor == "postgresql"
+        self._set_based = SetBasedStore(
+            project_id=project_id,
+            run_id=run_id,
+            upload_id=upload_id,
+            category_forced=category_forced,
+            postgres=self.postgres,
+        )
+        self._copy: CopyStore | None = None
+        if self.postgres:
+            self._copy = CopyStore(
+                project_id=project_id,
+                run_id=run_id,
+                upload_id=upload_id,
+                category_forced=category_forced,
+                first_seen_at=timezone.now(),
+            )
+        self._copied = Counts()
+        self._chunk: dict[str, list] = {}
+        self._chunks = 0
+        self._plain_first = not run_has_results
+        self._pending: Future | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1) if self.postgres else None
+        if not self.postgres:
+            with self.connection.cursor() as cursor:
+                self._set_based.create_stage(cursor)
+
+    def __enter__(self) -> "ResultWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Wait for the helper thread (ignoring its error: the caller has one)."""
+        if self._pending is not None:
+            self._pending.exception()
+            self._pending = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def add(
+        self,
+        identity: str,
+        classname: str,
+        name: str,
+        file: str,
+        suite: str,
+        outcome: int,
+        flaky: bool,
+        attempts: int,
+        duration: float,
+        message: str,
+        category_id: int,
+    ) -> None:
+        """Stage one record; a repeated identity is merged with the earlier one.
+
+        `duration` is in seconds; a negative or non-finite one is stored as 0.
+        """
+        if not 0.0 <= duration < _INFINITY:  # also catches NaN
+            duration = 0.0
+        if not 0 < attempts <= MAX_ATTEMPTS:
+            attempts = 1 if attempts < 1 else MAX_ATTEMPTS
+        row = [
+            identity,
+            classname,
+            name,
+            file,
+            suite,
+            outcome,
+            bool(flaky),
+            attempts,
+            duration,
+            message,
+            category_id,
+        ]
+        chunk = self._chunk
+        existing = chunk.get(identity)
+        if existing is not None:
+            merge_row(existing, row)
+            return
+        chunk[identity] = row
+        if len(chunk) >= self.chunk_size:
+            self._flush(last=False)
+
+    def finish(self) -> Counts:
+        """Write what is left; return this upload's counts. Drops the temp tables."""
+        self._flush(last=True)
+        self._wait()
+        store = self._set_based
+        with self._cursor() as cursor:
+            if self._copy is not None:
+                # Still on the COPY path: no row was merged, the chunks' counts add up.
+                counts = self._copied
+                self._copy.drop(cursor)
+            elif store.has_counts:
+                counts = store.counts(cursor)
+            else:
+                # One chunk needs no cross-chunk merge: count straight from the stage.
+                counts = store.counts(cursor, source=STAGE)
+            store.drop(cursor)
+        self.close()
+        return counts
+
+    @property
+    def merging(self) -> bool:
+        """Whether chunks are now written with the set-based path."""
+        return self._copy is None
+
+    # -- chunks ----------------------------------------------------------------------
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            # Map driver errors to Django's (OperationalError etc.) as its cursor would.
+            with self.connection.wrap_database_errors:
+                pending.result()
+
+    def _flush(self, *, last: bool) -> None:
+        rows = list(self._chunk.values())
+        self._chunk = {}
+        self._wait()
+        self._chunks += 1
+        if self._executor is not None:
+            self._pending = self._executor.submit(self._write_chunk, rows, last)
+        else:
+            self._write_chunk(rows, last)
+
+    @contextmanager
+    def _cursor(self):
+        if self.postgres:
+            # The helper thread uses the driver connection directly: Django binds its
+            # wrapper to the thread that opened it. Only one thread uses it at a time.
+            with self.connection.connection.cursor() as cursor:
+                yield cursor
+        else:
+            with self.connection.cursor() as cursor:
+                yield cursor
+
+    def _write_chunk(self, rows: list[list], last: bool) -> None:
+        store = self._set_based
+        if not rows and self._chunks > 1:
+            return  # the report ended right after a full chunk
+        with self._cursor() as cursor:
+            if self._copy is not None:
+                if self._copy.write(cursor, rows, more_coming=not last):
+                    self._copied += rows_count(rows)
+                    return
+                # A result to merge: from here on merge in SQL, counts included.
+                self._copy.drop(cursor)
+                self._copy = None
+                store.create_stage(cursor)
+                store.create_counts(cursor)
+                store.seed_counts_from_upload(cursor)
+                store.write_chunk(cursor, rows, merge_counts=True, plain=False)
+                return
+            single = last and self._chunks == 1
+            if not single and not store.has_counts:
+                store.create_counts(cursor)
+            plain = self._plain_first and self._chunks == 1
+            store.write_chunk(cursor, rows, merge_counts=not single, plain=plain)

@@ -1,0 +1,130 @@
+"""PostgreSQL COPY path of the result store: CopyStore and TestIds, without threads."""
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ingest import identity
+from ingest.models import Result
+from ingest.models import Test as TestModel
+from ingest.result_store.copy import CopyStore
+from ingest.result_store.rows import FAILED, PASSED
+from ingest.result_store.test_ids import TestIds
+from tests.factories import CategoryFactory, RunFactory, UploadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's; SQLite always uses the set-based path")
+
+
+@pytest.fixture
+def upload():
+    return UploadFactory(run=RunFactory(is_complete=False))
+
+
+@pytest.fixture
+def category(upload):
+    return CategoryFactory(project=upload.project, name="Auth")
+
+
+def _row(name, outcome=PASSED, *, file="", category_id=0):
+    ident = identity.test_identity("pkg.C", name)
+    return [ident, "pkg.C", name, file, "s", outcome, False, 1, 0.5, "", category_id]
+
+
+def _store(upload) -> CopyStore:
+    return CopyStore(
+        project_id=upload.project_id,
+        run_id=upload.run_id,
+        upload_id=upload.pk,
+        category_forced=False,
+        first_seen_at=timezone.now(),
+    )
+
+
+def _known(upload, *names, file=""):
+    for name in names:
+        TestModel.objects.create(
+            project=upload.project,
+            identity=identity.test_identity("pkg.C", name),
+            classname="pkg.C",
+            name=name,
+            file=file,
+        )
+
+
+def test_copies_new_tests_and_results(upload, category):
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        store = _store(upload)
+        rows = [_row("a", category_id=category.pk), _row("b", FAILED, category_id=category.pk)]
+        assert store.write(cursor, rows, more_coming=False)
+        store.drop(cursor)
+    results = {r.test.name: r.outcome for r in Result.objects.select_related("test")}
+    assert results == {"a": PASSED, "b": FAILED}
+    assert set(TestModel.objects.values_list("name", flat=True)) == {"a", "b"}
+
+
+def test_a_test_created_meanwhile_makes_the_chunk_merge_instead(upload, category):
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        store = _store(upload)
+        # The first chunk preloads the (empty) project: the map now misses "b".
+        assert store.write(cursor, [_row("a", category_id=category.pk)], more_coming=True)
+        _known(upload, "b")  # as if a concurrent upload had created it
+        rows = [_row("b", category_id=category.pk), _row("c", category_id=category.pk)]
+        assert not store.write(cursor, rows, more_coming=True)
+        store.drop(cursor)
+    # The refused chunk left nothing behind: the caller merges it instead.
+    assert list(Result.objects.values_list("test__name", flat=True)) == ["a"]
+    assert set(TestModel.objects.values_list("name", flat=True)) == {"a", "b"}
+
+
+def test_a_result_already_in_the_run_makes_the_chunk_merge_instead(upload, category):
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        store = _store(upload)
+        assert store.write(cursor, [_row("a", category_id=category.pk)], more_coming=True)
+        assert not store.write(
+            cursor, [_row("a", FAILED, category_id=category.pk)], more_coming=True
+        )
+        store.drop(cursor)
+    assert Result.objects.get().outcome == PASSED
+
+
+@pytest.mark.parametrize("more_coming", [True, False])
+def test_map_and_database_give_the_same_ids_and_fill_files(upload, more_coming):
+    _known(upload, "a", "b")
+    _known(upload, "c", file="c.py")
+    ids = dict(TestModel.objects.values_list("name", "pk"))
+    rows = [_row("b", file="b.py"), _row("new"), _row("c", file="other.py"), _row("a")]
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        test_ids = TestIds(project_id=upload.project_id)
+        found = test_ids.resolve(cursor, rows, more_coming=more_coming)
+        assert test_ids.preloaded is more_coming
+        test_ids.drop(cursor)
+    assert found == [ids["b"], 0, ids["c"], ids["a"]]
+    files = dict(TestModel.objects.values_list("name", "file"))
+    assert files == {"a": "", "b": "b.py", "c": "c.py"}
+
+
+def test_no_preload_for_a_project_bigger_than_the_limit(upload):
+    _known(upload, "a", "b", "c")
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        test_ids = TestIds(project_id=upload.project_id, preload_limit=2)
+        found = test_ids.resolve(cursor, [_row("c"), _row("z")], more_coming=True)
+        assert not test_ids.preloaded
+        test_ids.drop(cursor)
+    assert found[0] == TestModel.objects.get(name="c").pk and found[1] == 0
+
+
+def test_map_is_forgotten_once_it_outgrows_the_limit(upload):
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        test_ids = TestIds(project_id=upload.project_id, preload_limit=2)
+        test_ids.resolve(cursor, [_row("a")], more_coming=True)
+        assert test_ids.preloaded
+        test_ids.learn(["x", "y"], [1, 2])
+        assert test_ids.preloaded
+        test_ids.learn(["z"], [3])
+        assert not test_ids.preloaded  # later chunks ask the database
