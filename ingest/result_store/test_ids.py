@@ -33,7 +33,6 @@ class TestIds:
         self._lacking_file: set[str] = set()
         self._decided = False
         self._lookup_created = False
-        self._lookup_analyzed = False
 
     @property
     def preloaded(self) -> bool:
@@ -108,17 +107,16 @@ class TestIds:
         # Identities are hex digests: COPY text needs no escaping for them.
         with cursor.copy(f"COPY {LOOKUP} (position, identity) FROM STDIN") as copy:
             copy.write("".join([f"{i}\t{row[I_IDENTITY]}\n" for i, row in enumerate(rows)]))
-        if not self._lookup_analyzed:
-            # With statistics the planner hashes the chunk (or probes the index of a
-            # big project) instead of hashing all of the project's tests per chunk.
-            # Once is enough: later chunks are estimated from the table's size.
-            cursor.execute(f"ANALYZE {LOOKUP}")
-            self._lookup_analyzed = True
+        # One index probe per identity (LIMIT keeps the planner from turning the
+        # lateral join into a hash join): its cost follows the chunk, not the project,
+        # whose statistics are stale right after a big upload created its tests.
         cursor.execute(
             f"""SELECT string_agg(COALESCE(t.id, 0)::text, ' ' ORDER BY l.position),
                 string_agg(l.position::text, ' ') FILTER (WHERE t.file = '')
-            FROM {LOOKUP} l LEFT JOIN ingest_test t
-              ON t.project_id = %s AND t.identity = l.identity""",
+            FROM {LOOKUP} l LEFT JOIN LATERAL (
+                SELECT id, file FROM ingest_test
+                WHERE project_id = %s AND identity = l.identity LIMIT 1
+            ) t ON true""",
             [self.project_id],
         )
         found, lacking = cursor.fetchone()
