@@ -18,7 +18,16 @@ import datetime as dt
 
 import psycopg.errors
 
-from .rows import I_CATEGORY, I_CLASSNAME, I_FILE, I_IDENTITY, I_NAME, I_OUTCOME, I_SUITE
+from .rows import (
+    I_CATEGORY,
+    I_CLASSNAME,
+    I_FILE,
+    I_IDENTITY,
+    I_NAME,
+    I_OUTCOME,
+    I_SUITE,
+    Target,
+)
 from .test_ids import TestIds
 
 SAVEPOINT = "pl_copy_chunk"
@@ -37,22 +46,11 @@ RESULT_COLUMNS = (
 class CopyStore:
     """Write chunks of one upload with COPY through a psycopg cursor."""
 
-    def __init__(
-        self,
-        *,
-        project_id: int,
-        run_id: int,
-        upload_id: int,
-        category_forced: bool,
-        first_seen_at: dt.datetime,
-    ):
-        self.project_id = project_id
-        self.run_id = run_id
-        self.upload_id = upload_id
-        self.category_forced = category_forced
+    def __init__(self, target: Target, *, first_seen_at: dt.datetime):
+        self.target = target
         self.first_seen_at = first_seen_at
         self._sequence: str | None = None
-        self._test_ids = TestIds(project_id=project_id)
+        self._test_ids = TestIds(project_id=target.project_id)
 
     def write(self, cursor, rows: list[list], *, more_coming: bool) -> bool:
         """Write `rows` (one per identity); return False, having written nothing, when
@@ -84,7 +82,7 @@ class CopyStore:
         new_ids = sorted(map(int, cursor.fetchone()[0].split()))
         for i, test_id in zip(new, new_ids, strict=True):
             ids[i] = test_id
-        project_id, seen = self.project_id, self.first_seen_at
+        project_id, seen = self.target.project_id, self.first_seen_at
         # Rows in identity order: the unique (project, identity) index is then filled in
         # one sweep, about a third faster than in random order.
         new_by_identity = sorted(new, key=lambda i: rows[i][I_IDENTITY])
@@ -109,7 +107,8 @@ class CopyStore:
     def _copy_results(self, cursor, rows: list[list], ids: list[int]) -> None:
         # In test id order, so that the (test, run) index is filled in one sweep.
         order = sorted(range(len(rows)), key=ids.__getitem__)
-        run_id, upload_id, forced = self.run_id, self.upload_id, self.category_forced
+        target = self.target
+        run_id, upload_id, forced = target.run_id, target.upload_id, target.category_forced
         with cursor.copy(
             f"COPY ingest_result ({RESULT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
         ) as copy:

@@ -40,6 +40,16 @@ I_OUTCOME, I_FLAKY, I_ATTEMPTS, I_DURATION, I_MESSAGE, I_CATEGORY = 5, 6, 7, 8, 
 
 
 @dataclass(frozen=True)
+class Target:
+    """Where one upload's results go; `category_forced` when the uploader chose it."""
+
+    project_id: int
+    run_id: int
+    upload_id: int
+    category_forced: bool
+
+
+@dataclass(frozen=True)
 class Counts:
     """Per-upload counts of distinct tests by merged outcome."""
 

@@ -12,7 +12,7 @@ way. SQLite always writes this way; PostgreSQL only once the COPY fast path
 
 from django.utils import timezone
 
-from .rows import COLUMNS, MAX_ATTEMPTS, Counts
+from .rows import COLUMNS, MAX_ATTEMPTS, Counts, Target
 
 STAGE = "pl_stage"
 COUNTS = "pl_counts"
@@ -49,19 +49,8 @@ class SetBasedStore:
     elsewhere it is a Django cursor. Everything runs inside the caller's transaction.
     """
 
-    def __init__(
-        self,
-        *,
-        project_id: int,
-        run_id: int,
-        upload_id: int,
-        category_forced: bool,
-        postgres: bool,
-    ):
-        self.project_id = project_id
-        self.run_id = run_id
-        self.upload_id = upload_id
-        self.category_forced = category_forced
+    def __init__(self, target: Target, *, postgres: bool):
+        self.target = target
         self.postgres = postgres
         self.least = "LEAST" if postgres else "min"
         self.has_stage = False
@@ -89,7 +78,7 @@ class SetBasedStore:
             SELECT t.identity, r.outcome, r.flaky FROM ingest_result r
             JOIN ingest_test t ON t.id = r.test_id
             WHERE r.upload_id = %s AND r.run_id = %s""",
-            [self.upload_id, self.run_id],
+            [self.target.upload_id, self.target.run_id],
         )
 
     def drop(self, cursor) -> None:
@@ -175,20 +164,21 @@ class SetBasedStore:
                               WHERE t.project_id = %s AND t.identity = s.identity)
             ORDER BY identity
             ON CONFLICT (project_id, identity) DO NOTHING""",
-            [self.project_id, timezone.now(), self.project_id],
+            [self.target.project_id, timezone.now(), self.target.project_id],
         )
         # A test first seen without its file path gets it once a report names it.
         cursor.execute(
             f"""UPDATE ingest_test SET file = s.file FROM {STAGE} s
             WHERE ingest_test.project_id = %s AND ingest_test.identity = s.identity
               AND ingest_test.file = '' AND s.file <> ''""",
-            [self.project_id],
+            [self.target.project_id],
         )
 
     def _upsert_results(self, cursor, *, plain: bool) -> None:
         # Speculative insertion (ON CONFLICT) costs about a third more than a plain
         # insert, so a run's first chunk skips it when nothing can conflict.
         conflict = "" if plain else self._on_conflict()
+        t = self.target
         cursor.execute(
             f"""INSERT INTO ingest_result (run_id, test_id, upload_id, category_id,
                 category_forced, outcome, flaky, attempts, duration, message)
@@ -197,7 +187,7 @@ class SetBasedStore:
             FROM {STAGE} s JOIN ingest_test t
               ON t.project_id = %s AND t.identity = s.identity
             WHERE 1 = 1 ORDER BY t.id {conflict}""",
-            [self.run_id, self.upload_id, self.category_forced, self.project_id],
+            [t.run_id, t.upload_id, t.category_forced, t.project_id],
         )
 
     def _on_conflict(self) -> str:

@@ -18,7 +18,7 @@ from django.db import connections
 from django.utils import timezone
 
 from .copy import CopyStore
-from .rows import MAX_ATTEMPTS, Counts, merge_row, rows_count
+from .rows import MAX_ATTEMPTS, Counts, Target, merge_row, rows_count
 from .setbased import STAGE, SetBasedStore
 
 _INFINITY = float("inf")
@@ -51,22 +51,16 @@ class ResultWriter:
         self.chunk_size = chunk_size
         self.connection = connections[using]
         self.postgres = self.connection.vendor == "postgresql"
-        self._set_based = SetBasedStore(
+        target = Target(
             project_id=project_id,
             run_id=run_id,
             upload_id=upload_id,
             category_forced=category_forced,
-            postgres=self.postgres,
         )
+        self._set_based = SetBasedStore(target, postgres=self.postgres)
         self._copy: CopyStore | None = None
         if self.postgres:
-            self._copy = CopyStore(
-                project_id=project_id,
-                run_id=run_id,
-                upload_id=upload_id,
-                category_forced=category_forced,
-                first_seen_at=timezone.now(),
-            )
+            self._copy = CopyStore(target, first_seen_at=timezone.now())
         self._copied = Counts()
         self._chunk: dict[str, list] = {}
         self._chunks = 0

@@ -8,7 +8,7 @@ from ingest import identity
 from ingest.models import Result
 from ingest.models import Test as TestModel
 from ingest.result_store.copy import CopyStore
-from ingest.result_store.rows import FAILED, PASSED
+from ingest.result_store.rows import FAILED, PASSED, Target
 from ingest.result_store.test_ids import TestIds
 from tests.factories import CategoryFactory, RunFactory, UploadFactory
 
@@ -37,13 +37,13 @@ def _row(name, outcome=PASSED, *, file="", category_id=0):
 
 
 def _store(upload) -> CopyStore:
-    return CopyStore(
+    target = Target(
         project_id=upload.project_id,
         run_id=upload.run_id,
         upload_id=upload.pk,
         category_forced=False,
-        first_seen_at=timezone.now(),
     )
+    return CopyStore(target, first_seen_at=timezone.now())
 
 
 def _known(upload, *names, file=""):
