@@ -342,3 +342,45 @@ def test_chunked_writes_merge_duplicates_across_chunks(project, monkeypatch):
     upload_process(upload_id=upload.pk)
     assert counts(upload) == (3, 3, 0, 0, 0, 3)
     assert {a for _, _, a in outcomes(upload.run).values()} == {2, 3}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_creating_the_same_tests_both_land(project):
+    """Real threads: two runs' first reports race to create the same new tests.
+
+    One upload's COPY of the new tests waits for the other to commit, then violates
+    the unique identity and is merged by the set-based path instead: both runs get
+    every result, and every test exists once.
+    """
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    # With the category in place the two transactions do not queue on creating it.
+    Category.objects.create(project=project, name=Category.UNCATEGORIZED)
+    xml = report(*(case(f"t{i}", "failed" if i % 7 == 0 else "passed") for i in range(3000)))
+    uploads = [stored_upload(project, {"r.xml": xml}, run_key=f"race-{n}") for n in range(2)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def process(upload_id):
+        try:
+            barrier.wait()
+            upload_process(upload_id=upload_id)
+        except Exception as exc:  # reported below, with the thread's traceback lost
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=process, args=(u.pk,)) for u in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert TestModel.objects.filter(project=project).count() == 3000
+    for upload in uploads:
+        assert counts(upload) == (3000, 2571, 429, 0, 0, 0)
+        assert Result.objects.filter(run_id=upload.run_id).count() == 3000
