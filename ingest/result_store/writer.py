@@ -185,9 +185,11 @@ class ResultWriter:
                 yield cursor
 
     def _write_chunk(self, rows: list[list], last: bool) -> None:
+        if not rows:
+            # An empty report, or one that ended right after a full chunk: nothing to
+            # write, and finish() counts zero from what is already there.
+            return
         store = self._set_based
-        if not rows and self._chunks > 1:
-            return  # the report ended right after a full chunk
         with self._cursor() as cursor:
             if self._copy is not None:
                 if self._copy.write(cursor, rows, more_coming=not last):

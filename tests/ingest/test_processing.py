@@ -91,6 +91,15 @@ def project():
 # -- behaviour -------------------------------------------------------------------------
 
 
+def test_report_without_testcases_is_processed_with_zero_counts(project):
+    upload = stored_upload(project, {"r.xml": report()})
+    upload_process(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.PROCESSED
+    assert counts(upload) == (0, 0, 0, 0, 0, 0)
+    assert not Result.objects.exists()
+
+
 def test_processes_a_report_into_tests_results_and_counts(project):
     xml = report(case("a"), case("b", "failed"), case("c", "error"), case("d", "skipped"))
     upload = stored_upload(project, {"r.xml": xml})
