@@ -128,3 +128,15 @@ def test_map_is_forgotten_once_it_outgrows_the_limit(upload):
         assert test_ids.preloaded
         test_ids.learn(["z"], [3])
         assert not test_ids.preloaded  # later chunks ask the database
+
+
+def test_ids_of_tests_and_results_are_cached_per_session():
+    # Migration 0006: one nextval() per new test and per result is the hot path.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT s.cache_size FROM pg_sequences s
+            WHERE s.schemaname || '.' || s.sequencename IN (
+                pg_get_serial_sequence('ingest_test', 'id'),
+                pg_get_serial_sequence('ingest_result', 'id'))"""
+        )
+        assert [size for (size,) in cursor.fetchall()] == [1000, 1000]
