@@ -14,6 +14,9 @@ report into new projects (every test new) and into a project that knows them (a 
 CI run), then testcases/s plus peak RSS of a fresh process ingesting the big report.
 The naive baseline, measured in the same run, parses with junitparser's full tree
 (JUnitXml.fromfile) and writes with Django bulk_create; the ratio is ours / baseline.
+Each median run also shows its CPU: this process (parser and writer thread) and, when
+the server is on this host, the PostgreSQL backend. A pure-Python calibration loop,
+timed before and after, tells whether figures of two runs (or two machines) compare.
 """
 
 import argparse
@@ -28,6 +31,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import BackendCpu, calibration_ms  # noqa: E402
+
 BENCH_DB = "passline_bench"
 
 
@@ -93,8 +100,11 @@ def setup_django(url: str, media: str) -> None:
     django.setup()
 
 
-def ingest(path: Path, *, slug: str, run_key: str) -> dict:
-    """Ingest one report through upload_create + upload_process; return timings."""
+def ingest(path: Path, *, slug: str, run_key: str, backend=None) -> dict:
+    """Ingest one report through upload_create + upload_process; return timings.
+
+    With `backend` (a common.BackendCpu), also the CPU seconds PostgreSQL spent.
+    """
     from ingest.models import Project
     from ingest.processing import upload_process
     from ingest.services.uploads import IncomingReport, upload_create
@@ -110,8 +120,12 @@ def ingest(path: Path, *, slug: str, run_key: str) -> dict:
         )
         upload = upload_create(project=project, reports=[report], run_key=run_key)
     stored = time.perf_counter()
+    cpu, server = time.process_time(), backend.seconds() if backend else None
     upload_process(upload_id=upload.pk)
     done = time.perf_counter()
+    cpu = time.process_time() - cpu
+    if server is not None:
+        server = backend.seconds() - server
     upload.refresh_from_db()
     assert upload.status == "processed", (upload.status, upload.error)
     return {
@@ -120,6 +134,8 @@ def ingest(path: Path, *, slug: str, run_key: str) -> dict:
         "process_s": done - stored,
         "total_s": done - started,
         "rate": upload.tests / (done - started),
+        "python_cpu_s": cpu,
+        "postgres_cpu_s": server,
     }
 
 
@@ -174,6 +190,14 @@ def baseline(path: Path, *, slug: str) -> dict:
         )
     elapsed = time.perf_counter() - started
     return {"tests": len(rows), "total_s": elapsed, "rate": len(rows) / elapsed}
+
+
+def cpu_split(run: dict) -> str:
+    """Describe where one ingest's CPU went: this process and the PostgreSQL backend."""
+    text = f"python {run['python_cpu_s']:.2f} s (both threads)"
+    if run["postgres_cpu_s"] is not None:
+        text += f", postgres backend {run['postgres_cpu_s']:.2f} s"
+    return text
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -241,9 +265,17 @@ def main() -> None:
             warm = tmp_path / "report-warm.xml"
             generate(warm, 1000)
             ingest(warm, slug="warm-up", run_key="warm-up")
-            new = [ingest(small, slug=f"bench-{i}", run_key="run-1") for i in range(args.repeat)]
+            from django.db import connection
+
+            backend = BackendCpu(connection)
+            calibration = calibration_ms()
+            new = [
+                ingest(small, slug=f"bench-{i}", run_key="run-1", backend=backend)
+                for i in range(args.repeat)
+            ]
             known = [
-                ingest(small, slug="bench-0", run_key=f"run-{i + 2}") for i in range(args.repeat)
+                ingest(small, slug="bench-0", run_key=f"run-{i + 2}", backend=backend)
+                for i in range(args.repeat)
             ]
             naive = baseline(small, slug="baseline")
             first = median_run(new)
@@ -255,9 +287,15 @@ def main() -> None:
                     f"({r['total_s']:.2f} s = store {r['store_s']:.2f} + process "
                     f"{r['process_s']:.2f}; all: {every})"
                 )
+                print(f"           processing CPU: {cpu_split(r)}")
             rate, secs = naive["rate"], naive["total_s"]
             print(f"baseline  new tests  : {rate:>9,.0f} testcases/s ({secs:.2f} s)")
             print(f"ratio passline/baseline (new tests): {first['rate'] / naive['rate']:.1f}x")
+            print(
+                f"machine: calibration loop {calibration:.0f} ms before, "
+                f"{calibration_ms():.0f} ms after (compare figures only between runs where "
+                "it is alike)"
+            )
 
             if args.big:
                 big = tmp_path / "report-big.xml"

@@ -1,0 +1,39 @@
+"""The ingest benchmark still runs end to end (tiny sizes), so its figures stay real."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_calibration_loop_takes_measurable_time():
+    from benchmarks.common import calibration_ms
+
+    assert calibration_ms(repeat=1) > 0
+
+
+def test_ingest_benchmark_prints_rates_cpu_and_calibration():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("benchmarks/ingest.py measures PostgreSQL; DATABASE_URL is not PostgreSQL")
+    out = subprocess.run(
+        [sys.executable, "benchmarks/ingest.py", "--cases", "400", "--repeat", "1", "--big", "0"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "passline  new tests  :" in out
+    assert "passline  known tests:" in out
+    assert out.count("processing CPU: python") == 2
+    if urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+        assert "postgres backend" in out  # read from /proc when the server is local
+    assert "ratio passline/baseline (new tests):" in out
+    assert "machine: calibration loop" in out
