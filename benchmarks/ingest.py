@@ -85,7 +85,8 @@ def recreate_database(url: str, *, drop_only: bool = False) -> None:
             conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
-def setup_django(url: str, media: str) -> None:
+def setup_django(url: str, media: str, code: Path = ROOT) -> None:
+    """Configure Django for `url`, importing passline from the checkout at `code`."""
     os.environ["DATABASE_URL"] = url
     os.environ["MEDIA_ROOT"] = media
     # Queue to an in-memory broker so processing is timed on its own, not inside
@@ -94,7 +95,7 @@ def setup_django(url: str, media: str) -> None:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passline.settings")
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(code))
     import django
 
     django.setup()
@@ -222,7 +223,7 @@ def peak_rss_mb() -> float:
 
 def child(args) -> None:
     """Ingest the big report in this fresh process and print JSON with its peak RSS."""
-    setup_django(args.url, args.media)
+    setup_django(args.url, args.media, args.code)
     result = ingest(Path(args.report), slug="big", run_key="big-1")
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
@@ -234,6 +235,14 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000, help="0 skips the big report")
     parser.add_argument("--repeat", type=int, default=3, help="ingests per 100k measurement")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="measure the passline checkout in this folder (default: this one)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON figures")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--media", help=argparse.SUPPRESS)
@@ -253,7 +262,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="passline-bench-") as tmp:
         tmp_path = Path(tmp)
         media = str(tmp_path / "media")
-        setup_django(url, media)
+        setup_django(url, media, args.code)
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -277,8 +286,7 @@ def main() -> None:
                 ingest(small, slug="bench-0", run_key=f"run-{i + 2}", backend=backend)
                 for i in range(args.repeat)
             ]
-            naive = baseline(small, slug="baseline")
-            first = median_run(new)
+            figures = {"new": median_run(new)["rate"], "known": median_run(known)["rate"]}
             for label, runs in (("new tests", new), ("known tests", known)):
                 r = median_run(runs)
                 every = ", ".join(f"{x['rate']:,.0f}" for x in runs)
@@ -288,13 +296,16 @@ def main() -> None:
                     f"{r['process_s']:.2f}; all: {every})"
                 )
                 print(f"           processing CPU: {cpu_split(r)}")
-            rate, secs = naive["rate"], naive["total_s"]
-            print(f"baseline  new tests  : {rate:>9,.0f} testcases/s ({secs:.2f} s)")
-            print(f"ratio passline/baseline (new tests): {first['rate'] / naive['rate']:.1f}x")
+            if not args.no_baseline:
+                naive = baseline(small, slug="baseline")
+                rate, secs = naive["rate"], naive["total_s"]
+                print(f"baseline  new tests  : {rate:>9,.0f} testcases/s ({secs:.2f} s)")
+                print(f"ratio passline/baseline (new tests): {figures['new'] / rate:.1f}x")
+            after = calibration_ms()
+            figures["calibration_ms"] = (calibration + after) / 2
             print(
-                f"machine: calibration loop {calibration:.0f} ms before, "
-                f"{calibration_ms():.0f} ms after (compare figures only between runs where "
-                "it is alike)"
+                f"machine: calibration loop {calibration:.0f} ms before, {after:.0f} ms after "
+                "(compare figures only between runs where it is alike)"
             )
 
             if args.big:
@@ -314,6 +325,8 @@ def main() -> None:
                         media,
                         "--report",
                         str(big),
+                        "--code",
+                        str(args.code),
                     ],
                     check=True,
                     capture_output=True,
@@ -325,6 +338,9 @@ def main() -> None:
                     f"{r['rate']:,.0f} testcases/s ({r['total_s']:.1f} s), "
                     f"peak RSS {r['peak_rss_mb']:.0f} MB (fresh process)"
                 )
+                figures |= {"big": r["rate"], "big_peak_rss_mb": r["peak_rss_mb"]}
+            if args.json:
+                print(json.dumps(figures))
         finally:
             from django.db import connections
 

@@ -17,10 +17,15 @@ def test_calibration_loop_takes_measurable_time():
     assert calibration_ms(repeat=1) > 0
 
 
-def test_ingest_benchmark_prints_rates_cpu_and_calibration():
+def _postgres_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("benchmarks/ingest.py measures PostgreSQL; DATABASE_URL is not PostgreSQL")
+        pytest.skip("the ingest benchmarks measure PostgreSQL; DATABASE_URL is not PostgreSQL")
+    return url
+
+
+def test_ingest_benchmark_prints_rates_cpu_and_calibration():
+    url = _postgres_url()
     out = subprocess.run(
         [sys.executable, "benchmarks/ingest.py", "--cases", "400", "--repeat", "1", "--big", "0"],
         cwd=ROOT,
@@ -37,3 +42,23 @@ def test_ingest_benchmark_prints_rates_cpu_and_calibration():
         assert "postgres backend" in out  # read from /proc when the server is local
     assert "ratio passline/baseline (new tests):" in out
     assert "machine: calibration loop" in out
+
+
+def test_compare_revisions_pairs_two_checkouts():
+    url = _postgres_url()
+    if not (ROOT / ".git").exists():
+        pytest.skip("compare_revisions.py exports revisions with git; this is not a checkout")
+    command = [sys.executable, "benchmarks/compare_revisions.py", "HEAD", "--pairs", "1"]
+    out = subprocess.run(
+        [*command, "--cases", "300"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "pair 1           HEAD: new" in out
+    assert "pair 1   working-tree: new" in out
+    assert "  new tests: working-tree / HEAD = " in out
+    assert "known tests: working-tree / HEAD = " in out
