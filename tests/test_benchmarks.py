@@ -50,7 +50,7 @@ def test_compare_revisions_pairs_two_checkouts():
         pytest.skip("compare_revisions.py exports revisions with git; this is not a checkout")
     command = [sys.executable, "benchmarks/compare_revisions.py", "HEAD", "--pairs", "1"]
     out = subprocess.run(
-        [*command, "--cases", "300"],
+        [*command, "--repeat", "1", "--cases", "300"],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url},
         check=True,
