@@ -120,6 +120,10 @@ class CopyStore:
                     (run_id, ids[i], upload_id, row[I_CATEGORY], forced, *row[I_OUTCOME:I_CATEGORY])
                 )
 
+    @property
+    def preloaded(self) -> bool:
+        return self._test_ids.preloaded
+
     def drop(self, cursor) -> None:
         """Drop the temp table this store created."""
         self._test_ids.drop(cursor)

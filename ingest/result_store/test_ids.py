@@ -41,13 +41,12 @@ class TestIds:
     def resolve(self, cursor, rows: list[list], *, more_coming: bool) -> list[int]:
         """Return the test id of each row (0 where the test is new); fill missing files.
 
-        `more_coming` says whether further chunks follow: only then is a preload worth
-        its cost, decided on the first chunk.
+        `more_coming` says whether full chunks follow: only then is a preload worth
+        its cost. It is tried once, on the first chunk that says so.
         """
-        if not self._decided:
+        if more_coming and not self._decided:
             self._decided = True
-            if more_coming:
-                self._preload(cursor)
+            self._preload(cursor)
         if self._map is not None:
             get = self._map.get
             ids = [get(row[I_IDENTITY], 0) for row in rows]

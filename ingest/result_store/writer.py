@@ -23,6 +23,10 @@ from .setbased import STAGE, SetBasedStore
 
 _INFINITY = float("inf")
 CHUNK_SIZE = 25_000
+# PostgreSQL: the first chunk is smaller, so that the server starts writing while the
+# rest is parsed instead of idling through the first 25,000 records (paired runs of a
+# 100k report: 3-5% faster for a project's first report, 2-7% for a later run's).
+FIRST_CHUNK_SIZE = 5_000
 
 
 class ResultWriter:
@@ -41,6 +45,7 @@ class ResultWriter:
         upload_id: int,
         category_forced: bool,
         chunk_size: int = CHUNK_SIZE,
+        first_chunk_size: int = FIRST_CHUNK_SIZE,
         using: str = "default",
         run_has_results: bool = True,
     ):
@@ -51,6 +56,8 @@ class ResultWriter:
         self.chunk_size = chunk_size
         self.connection = connections[using]
         self.postgres = self.connection.vendor == "postgresql"
+        # Without the helper thread (SQLite) there is nothing to overlap.
+        self._limit = min(chunk_size, first_chunk_size) if self.postgres else chunk_size
         target = Target(
             project_id=project_id,
             run_id=run_id,
@@ -127,7 +134,7 @@ class ResultWriter:
             merge_row(existing, row)
             return
         chunk[identity] = row
-        if len(chunk) >= self.chunk_size:
+        if len(chunk) >= self._limit:
             self._flush(last=False)
 
     def finish(self) -> Counts:
@@ -154,6 +161,11 @@ class ResultWriter:
         """Whether chunks are now written with the set-based path."""
         return self._copy is None
 
+    @property
+    def preloaded(self) -> bool:
+        """Whether the COPY path holds a map of the project's tests (see test_ids)."""
+        return self._copy is not None and self._copy.preloaded
+
     # -- chunks ----------------------------------------------------------------------
 
     def _wait(self) -> None:
@@ -166,12 +178,13 @@ class ResultWriter:
     def _flush(self, *, last: bool) -> None:
         rows = list(self._chunk.values())
         self._chunk = {}
+        self._limit = self.chunk_size
         self._wait()
         self._chunks += 1
         if self._executor is not None:
-            self._pending = self._executor.submit(self._write_chunk, rows, last)
+            self._pending = self._executor.submit(self._write_chunk, rows, last, self._chunks)
         else:
-            self._write_chunk(rows, last)
+            self._write_chunk(rows, last, self._chunks)
 
     @contextmanager
     def _cursor(self):
@@ -184,7 +197,7 @@ class ResultWriter:
             with self.connection.cursor() as cursor:
                 yield cursor
 
-    def _write_chunk(self, rows: list[list], last: bool) -> None:
+    def _write_chunk(self, rows: list[list], last: bool, number: int) -> None:
         if not rows:
             # An empty report, or one that ended right after a full chunk: nothing to
             # write, and finish() counts zero from what is already there.
@@ -192,7 +205,10 @@ class ResultWriter:
         store = self._set_based
         with self._cursor() as cursor:
             if self._copy is not None:
-                if self._copy.write(cursor, rows, more_coming=not last):
+                # Preloading the project's tests pays off only for an upload of more
+                # than one full chunk: a small first chunk does not decide it.
+                full_chunk_first = number > 1 or len(rows) >= self.chunk_size
+                if self._copy.write(cursor, rows, more_coming=not last and full_chunk_first):
                     self._copied += rows_count(rows)
                     return
                 # A result to merge: from here on merge in SQL, counts included.
@@ -203,8 +219,8 @@ class ResultWriter:
                 store.seed_counts_from_upload(cursor)
                 store.write_chunk(cursor, rows, merge_counts=True, plain=False)
                 return
-            single = last and self._chunks == 1
+            single = last and number == 1
             if not single and not store.has_counts:
                 store.create_counts(cursor)
-            plain = self._plain_first and self._chunks == 1
+            plain = self._plain_first and number == 1
             store.write_chunk(cursor, rows, merge_counts=not single, plain=plain)

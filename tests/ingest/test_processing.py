@@ -344,8 +344,7 @@ def test_parser_warnings_are_stored(project):
 
 
 def test_chunked_writes_merge_duplicates_across_chunks(project, monkeypatch):
-    defaults = {"chunk_size": 2, "using": "default"}
-    monkeypatch.setattr(processing.ResultWriter.__init__, "__kwdefaults__", defaults)
+    monkeypatch.setitem(processing.ResultWriter.__init__.__kwdefaults__, "chunk_size", 2)
     xml = report(*(case(f"t{i % 3}", "failed" if i < 3 else "passed") for i in range(7)))
     upload = stored_upload(project, {"r.xml": xml})
     upload_process(upload_id=upload.pk)

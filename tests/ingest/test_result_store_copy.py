@@ -7,6 +7,7 @@ from django.utils import timezone
 from ingest import identity
 from ingest.models import Result
 from ingest.models import Test as TestModel
+from ingest.result_store import ResultWriter
 from ingest.result_store.copy import CopyStore
 from ingest.result_store.rows import FAILED, PASSED, Target
 from ingest.result_store.test_ids import TestIds
@@ -107,6 +108,64 @@ def test_map_and_database_give_the_same_ids_and_fill_files(upload, more_coming):
     assert found == [ids["b"], 0, ids["c"], ids["a"]]
     files = dict(TestModel.objects.values_list("name", "file"))
     assert files == {"a": "", "b": "b.py", "c": "c.py"}
+
+
+def test_preload_waits_for_a_chunk_with_full_chunks_after_it(upload):
+    _known(upload, "a")
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        test_ids = TestIds(project_id=upload.project_id)
+        # The writer's small first chunk cannot tell whether full chunks follow.
+        assert test_ids.resolve(cursor, [_row("b")], more_coming=False) == [0]
+        assert not test_ids.preloaded
+        TestModel.objects.create(
+            project=upload.project, identity=identity.test_identity("pkg.C", "b"), name="b"
+        )  # as the first chunk's COPY would have
+        found = test_ids.resolve(cursor, [_row("a"), _row("b")], more_coming=True)
+        assert test_ids.preloaded
+        test_ids.drop(cursor)
+    assert found == list(TestModel.objects.order_by("name").values_list("pk", flat=True))
+
+
+def _writer_preloads(upload, category, records: int) -> bool:
+    """Write `records` new tests in chunks of 2 after a first chunk of 1."""
+    with transaction.atomic():
+        writer = ResultWriter(
+            project_id=upload.project_id,
+            run_id=upload.run_id,
+            upload_id=upload.pk,
+            category_forced=False,
+            chunk_size=2,
+            first_chunk_size=1,
+        )
+        with writer:
+            for i in range(records):
+                writer.add(
+                    identity.test_identity("pkg.C", f"t{i}"),
+                    "pkg.C",
+                    f"t{i}",
+                    "",
+                    "s",
+                    PASSED,
+                    False,
+                    1,
+                    0.1,
+                    "",
+                    category.pk,
+                )
+            writer.finish()
+        preloaded = writer.preloaded
+    assert Result.objects.filter(upload=upload).count() == records
+    return preloaded
+
+
+def test_the_small_first_chunk_never_causes_a_preload(upload, category):
+    # Chunks of 1 (the small first one, flushed while more may come) and 1 (the last).
+    assert not _writer_preloads(upload, category, 2)
+
+
+def test_a_full_chunk_with_more_to_come_causes_a_preload(upload, category):
+    # Chunks of 1, 2 and 1: the full second chunk is flushed while more may come.
+    assert _writer_preloads(upload, category, 4)
 
 
 def test_no_preload_for_a_project_bigger_than_the_limit(upload):
