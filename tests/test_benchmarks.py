@@ -24,10 +24,10 @@ def _postgres_url() -> str:
     return url
 
 
-def test_ingest_benchmark_prints_rates_cpu_and_calibration():
-    url = _postgres_url()
-    out = subprocess.run(
-        [sys.executable, "benchmarks/ingest.py", "--cases", "400", "--repeat", "1", "--big", "0"],
+def _run(script: str, *args: str, url: str) -> str:
+    """Run a benchmark script against `url` with tiny sizes; return its stdout."""
+    return subprocess.run(
+        [sys.executable, f"benchmarks/{script}", *args],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url},
         check=True,
@@ -35,6 +35,11 @@ def test_ingest_benchmark_prints_rates_cpu_and_calibration():
         text=True,
         timeout=300,
     ).stdout
+
+
+def test_ingest_benchmark_prints_rates_cpu_and_calibration():
+    url = _postgres_url()
+    out = _run("ingest.py", "--cases", "400", "--repeat", "1", "--big", "0", url=url)
     assert "passline  new tests  :" in out
     assert "passline  known tests:" in out
     assert out.count("processing CPU: python") == 2
@@ -48,16 +53,8 @@ def test_compare_revisions_pairs_two_checkouts():
     url = _postgres_url()
     if not (ROOT / ".git").exists():
         pytest.skip("compare_revisions.py exports revisions with git; this is not a checkout")
-    command = [sys.executable, "benchmarks/compare_revisions.py", "HEAD", "--pairs", "1"]
-    out = subprocess.run(
-        [*command, "--repeat", "1", "--cases", "300"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    ).stdout
+    args = ("HEAD", "--pairs", "1", "--repeat", "1", "--cases", "300")
+    out = _run("compare_revisions.py", *args, url=url)
     assert "pair 1           HEAD: new" in out
     assert "pair 1   working-tree: new" in out
     assert "  new tests: working-tree / HEAD = " in out
