@@ -6,8 +6,9 @@ from django.db import connection, transaction
 from ingest import identity
 from ingest.models import Result
 from ingest.models import Test as TestModel
-from ingest.result_store import ERROR, FAILED, PASSED, SKIPPED, ResultWriter, merge_row
+from ingest.result_store import ERROR, FAILED, PASSED, SKIPPED, merge_row
 from tests.factories import CategoryFactory, RunFactory, UploadFactory
+from tests.ingest.result_store_helpers import writer_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +31,7 @@ def _row(name, outcome, *, classname="pkg.C", flaky=False, attempts=1, duration=
 def _write(upload, rows, *, category, forced=False, chunk_size=1000, fresh=False, merged=None):
     """Write `rows` as one upload; `merged` checks which path PostgreSQL took."""
     with transaction.atomic():
-        writer = ResultWriter(
-            project_id=upload.project_id,
-            run_id=upload.run_id,
-            upload_id=upload.pk,
-            category_forced=forced,
-            chunk_size=chunk_size,
-            run_has_results=not fresh,
-        )
+        writer = writer_for(upload, forced=forced, chunk_size=chunk_size, run_has_results=not fresh)
         with writer:
             for row in rows:
                 writer.add(**row, category_id=category.pk)

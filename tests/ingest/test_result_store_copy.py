@@ -7,11 +7,11 @@ from django.utils import timezone
 from ingest import identity
 from ingest.models import Result
 from ingest.models import Test as TestModel
-from ingest.result_store import ResultWriter
 from ingest.result_store.copy import CopyStore
 from ingest.result_store.rows import FAILED, PASSED, Target
 from ingest.result_store.test_ids import TestIds
 from tests.factories import CategoryFactory, RunFactory, UploadFactory
+from tests.ingest.result_store_helpers import writer_for
 
 pytestmark = pytest.mark.django_db
 
@@ -129,14 +129,7 @@ def test_preload_waits_for_a_chunk_with_full_chunks_after_it(upload):
 def _writer_preloads(upload, category, records: int) -> bool:
     """Write `records` new tests in chunks of 2 after a first chunk of 1."""
     with transaction.atomic():
-        writer = ResultWriter(
-            project_id=upload.project_id,
-            run_id=upload.run_id,
-            upload_id=upload.pk,
-            category_forced=False,
-            chunk_size=2,
-            first_chunk_size=1,
-        )
+        writer = writer_for(upload, chunk_size=2, first_chunk_size=1)
         with writer:
             for i in range(records):
                 writer.add(
