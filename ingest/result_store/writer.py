@@ -182,9 +182,9 @@ class ResultWriter:
         self._wait()
         self._chunks += 1
         if self._executor is not None:
-            self._pending = self._executor.submit(self._write_chunk, rows, last, self._chunks)
+            self._pending = self._executor.submit(self._write_chunk, rows, last)
         else:
-            self._write_chunk(rows, last, self._chunks)
+            self._write_chunk(rows, last)
 
     @contextmanager
     def _cursor(self):
@@ -197,7 +197,7 @@ class ResultWriter:
             with self.connection.cursor() as cursor:
                 yield cursor
 
-    def _write_chunk(self, rows: list[list], last: bool, number: int) -> None:
+    def _write_chunk(self, rows: list[list], last: bool) -> None:
         if not rows:
             # An empty report, or one that ended right after a full chunk: nothing to
             # write, and finish() counts zero from what is already there.
@@ -205,10 +205,10 @@ class ResultWriter:
         store = self._set_based
         with self._cursor() as cursor:
             if self._copy is not None:
-                # Preloading the project's tests pays off only for an upload of more
-                # than one full chunk: a small first chunk does not decide it.
-                full_chunk_first = number > 1 or len(rows) >= self.chunk_size
-                if self._copy.write(cursor, rows, more_coming=not last and full_chunk_first):
+                # Preloading the project's tests pays off only when a full chunk has
+                # more after it; the small first chunk does not decide it.
+                full = len(rows) >= self.chunk_size
+                if self._copy.write(cursor, rows, more_coming=full and not last):
                     self._copied += rows_count(rows)
                     return
                 # A result to merge: from here on merge in SQL, counts included.
@@ -219,8 +219,8 @@ class ResultWriter:
                 store.seed_counts_from_upload(cursor)
                 store.write_chunk(cursor, rows, merge_counts=True, plain=False)
                 return
-            single = last and number == 1
+            single = last and self._chunks == 1
             if not single and not store.has_counts:
                 store.create_counts(cursor)
-            plain = self._plain_first and number == 1
+            plain = self._plain_first and self._chunks == 1
             store.write_chunk(cursor, rows, merge_counts=not single, plain=plain)
