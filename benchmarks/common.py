@@ -46,7 +46,6 @@ class BackendCpu:
     def __init__(self, connection) -> None:
         import os
 
-        connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             self._path = f"/proc/{cursor.fetchone()[0]}/stat"

@@ -47,13 +47,7 @@ def measure(code: Path, *, cases: int, repeat: int) -> dict:
     """Run the ingest benchmark on the checkout at `code`; return its JSON figures."""
     command = [sys.executable, str(BENCHMARK), "--code", str(code), "--cases", str(cases)]
     command += ["--repeat", str(repeat), "--big", "0", "--no-baseline", "--json"]
-    out = subprocess.run(
-        command,
-        check=True,
-        capture_output=True,
-        text=True,
-        env=os.environ,
-    ).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
