@@ -21,6 +21,7 @@ from django.utils import timezone
 from ingest import signals
 from ingest.categorize import CategoryMatcher, category_get_or_create
 from ingest.decompress import open_report
+from ingest.gc_pause import gc_paused
 from ingest.identity import test_identity
 from ingest.junit import JUnitError, ReportLimits, ReportReader
 from ingest.models import Result, Run, Upload
@@ -60,7 +61,8 @@ def upload_process(*, upload_id: int) -> None:
             locked = Upload.objects.select_for_update().get(pk=upload.pk)
             if locked.status != Status.PROCESSING or locked.attempts != upload.attempts:
                 raise _Superseded
-            counts, completed = _ingest(upload)
+            with gc_paused():
+                counts, completed = _ingest(upload)
     except _FileError as exc:
         _fail(upload, exc, log)
         return

@@ -1,6 +1,7 @@
 """upload_process: parse stored uploads and write their results in one transaction."""
 
 import datetime as dt
+import gc
 import gzip
 import hashlib
 
@@ -392,3 +393,21 @@ def test_concurrent_uploads_creating_the_same_tests_both_land(project):
     for upload in uploads:
         assert counts(upload) == (3000, 2571, 429, 0, 0, 0)
         assert Result.objects.filter(run_id=upload.run_id).count() == 3000
+
+
+def test_collector_is_paused_while_an_upload_is_written(project, monkeypatch):
+    """The cyclic GC would stop parser and writer for full passes over the worker."""
+    upload = stored_upload(project, {"r.xml": report(case("a"))})
+    seen = []
+    real_finish = processing.ResultWriter.finish
+
+    def finish(self):
+        seen.append(gc.isenabled())
+        return real_finish(self)
+
+    monkeypatch.setattr(processing.ResultWriter, "finish", finish)
+    gc.enable()
+    upload_process(upload_id=upload.pk)
+    assert seen == [False]
+    assert gc.isenabled()
+    assert counts(upload) == (1, 1, 0, 0, 0, 0)
