@@ -87,6 +87,7 @@ def recreate_database(url: str, *, drop_only: bool = False) -> None:
 
 def setup_django(url: str, media: str, code: Path = ROOT) -> None:
     """Configure Django for `url`, importing passline from the checkout at `code`."""
+    code = code.resolve()
     os.environ["DATABASE_URL"] = url
     os.environ["MEDIA_ROOT"] = media
     # Queue to an in-memory broker so processing is timed on its own, not inside
@@ -96,9 +97,26 @@ def setup_django(url: str, media: str, code: Path = ROOT) -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passline.settings")
     sys.path.insert(0, str(code))
+    # Celery's Django fixup puts the working directory first on sys.path while Django
+    # sets up: run from `code`, or the apps would come from wherever this was started.
+    os.chdir(code)
     import django
 
     django.setup()
+    measured = imported_code()
+    if measured != code:
+        sys.exit(f"asked to measure {code}, but passline was imported from {measured}")
+
+
+def imported_code() -> Path:
+    """Return the checkout whose passline packages this process imported."""
+    import importlib
+
+    packages = [importlib.import_module(name) for name in ("passline", "ingest", "dashboard")]
+    folders = {Path(package.__file__).resolve().parent.parent for package in packages}
+    if len(folders) != 1:
+        sys.exit(f"passline's packages come from different checkouts: {sorted(folders)}")
+    return folders.pop()
 
 
 def ingest(path: Path, *, slug: str, run_key: str, backend=None) -> dict:
@@ -317,7 +335,7 @@ def main() -> None:
                 out = subprocess.run(
                     [
                         sys.executable,
-                        __file__,
+                        str(Path(__file__).resolve()),
                         "--child",
                         "--url",
                         url,
@@ -340,7 +358,7 @@ def main() -> None:
                 )
                 figures |= {"big": r["rate"], "big_peak_rss_mb": r["peak_rss_mb"]}
             if args.json:
-                print(json.dumps(figures))
+                print(json.dumps(figures | {"code": str(imported_code())}))
         finally:
             from django.db import connections
 
