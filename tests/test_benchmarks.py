@@ -71,10 +71,9 @@ def test_ingest_benchmark_measures_the_checkout_it_is_given(tmp_path):
     url = _postgres_url()
     if not (ROOT / ".git").exists():
         pytest.skip("the other checkout is exported with git; this is not a checkout")
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "HEAD"], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive, check=True)
+    from benchmarks.compare_revisions import export
+
+    other = export("HEAD", tmp_path)
     args = ("--cases", "300", "--repeat", "1", "--big", "0", "--no-baseline", "--json")
-    out = _run("ingest.py", *args, "--code", str(tmp_path), url=url)
-    assert json.loads(out.strip().splitlines()[-1])["code"] == str(tmp_path.resolve())
+    out = _run("ingest.py", *args, "--code", str(other), url=url)
+    assert json.loads(out.strip().splitlines()[-1])["code"] == str(other.resolve())
