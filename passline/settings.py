@@ -190,7 +190,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ingest.maintenance_tasks.uploads_dispatch",
         "schedule": PASSLINE_DISPATCH_SECONDS,
         # Runs that piled up while no worker consumed are worthless: the next one will do.
-        "options": {"expires": PASSLINE_DISPATCH_SECONDS},
+        "options": {"expire_seconds": PASSLINE_DISPATCH_SECONDS},
     },
     "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
