@@ -102,6 +102,7 @@ def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit):
         f"{time.monotonic() - back:.1f} s",
     )
     assert worker.alive(), "the worker process exited instead of reconnecting"
+    record("broker", f"beat process survived the outage: {stack.beat.alive()}")
     assert len(stack.workers) == 1
     assert_nothing_lost(expected)
 
