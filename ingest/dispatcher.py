@@ -21,11 +21,13 @@ its error, gets a ``quarantine_reason`` and is no longer retried until an admin 
 "retry".
 """
 
+import atexit
 import datetime as dt
 import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -90,6 +92,18 @@ class _Publisher:
         self._pid: int | None = None
         self._queue: queue.Queue[int] = queue.Queue(self.MAX_BACKLOG)
 
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait up to `timeout` seconds for what was handed over to be published.
+
+        Run at exit, so that a short-lived process (``manage.py importreports``) does
+        not leave its uploads to the dispatcher.
+        """
+        if self._pid != os.getpid():
+            return
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def submit(self, upload_id: int) -> None:
         """Queue `upload_id` for publishing; never block (the dispatcher is the backstop)."""
         with self._lock:
@@ -98,6 +112,7 @@ class _Publisher:
                 self._queue = queue.Queue(self.MAX_BACKLOG)
                 threading.Thread(target=self._run, name="passline-publisher", daemon=True).start()
                 self._pid = os.getpid()
+                atexit.register(self.drain)
         try:
             self._queue.put_nowait(upload_id)
         except queue.Full:
@@ -127,6 +142,8 @@ class _Publisher:
                 )
             finally:
                 close_old_connections()
+                for _ in batch:
+                    pending.task_done()
 
 
 _publisher = _Publisher()

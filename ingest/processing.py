@@ -106,19 +106,26 @@ def _claim(upload_id: int) -> tuple[Upload | None, bool]:
             return None, True
         # Nobody alive holds the upload's lock: "processing" is an orphan's leftover.
         claimable = Q(status__in=[Status.QUEUED, Status.PROCESSING])
-    claimed = (
-        # Out of attempts: left for the dispatcher (ingest.dispatcher) to quarantine.
-        Upload.objects.filter(pk=upload_id, attempts__lt=settings.PASSLINE_MAX_UPLOAD_ATTEMPTS)
-        .filter(claimable)
-        .update(
-            status=Status.PROCESSING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now
+    try:
+        claimed = (
+            # Out of attempts: left for the dispatcher (ingest.dispatcher) to quarantine.
+            Upload.objects.filter(pk=upload_id, attempts__lt=settings.PASSLINE_MAX_UPLOAD_ATTEMPTS)
+            .filter(claimable)
+            .update(
+                status=Status.PROCESSING,
+                attempts=F("attempts") + 1,
+                started_at=now,
+                heartbeat_at=now,
+            )
         )
-    )
-    if not claimed:
-        _unlock(upload_id)
-        logger.info("upload not claimable (handled or in progress)", extra={"upload_id": upload_id})
-        return None, False
-    return Upload.objects.select_related("project", "run").get(pk=upload_id), False
+        if claimed:
+            return Upload.objects.select_related("project", "run").get(pk=upload_id), False
+    except BaseException:
+        _unlock(upload_id)  # a kept connection must not keep the lock
+        raise
+    _unlock(upload_id)
+    logger.info("upload not claimable (handled or in progress)", extra={"upload_id": upload_id})
+    return None, False
 
 
 def stale_processing(*, now: dt.datetime) -> Q:

@@ -5,6 +5,7 @@ import datetime as dt
 import gc
 import gzip
 import hashlib
+import time
 
 import pytest
 from django.core.files.base import ContentFile
@@ -277,6 +278,16 @@ def claimant_alive(upload_id: int):
         yield
     finally:
         other.close()
+        # The server ends the session (and drops its locks) a moment after the close.
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                )
+                if not cursor.fetchone()[0]:
+                    break
+                time.sleep(0.02)
 
 
 def test_live_claim_is_not_taken_but_a_stale_heartbeat_is(project, settings):
