@@ -165,6 +165,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_HEARTBEAT = env.int("CELERY_BROKER_HEARTBEAT", default=20)
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4.0)
+CELERY_WORKER_CONSUMER = "passline.celery:PromptReconnectConsumer"
 if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     # Publisher confirms: a publish counts (dispatched_at is set) once the broker has it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}

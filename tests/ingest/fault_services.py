@@ -94,7 +94,7 @@ class Process:
 
     def stop(self, timeout: float = 20) -> None:
         if self.alive():
-            self.signal_group(signal.SIGTERM)
+            self.popen.send_signal(signal.SIGTERM)  # a warm shutdown, children included
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -350,11 +350,16 @@ def post_report(base: str, token: str, xml: bytes, *, run: str) -> Answer:
     )
 
 
-def latency_summary(answers: list[Answer]) -> str:
+def latency_summary(answers: list[Answer], *, baseline: list[Answer]) -> str:
+    """Return p50/max of the answers' latency, against the healthy `baseline` answers."""
     seconds = [a.seconds for a in answers]
+    healthy = [a.seconds for a in baseline]
+    slowest = max(range(len(seconds)), key=seconds.__getitem__)
+    p50, base = statistics.median(seconds), statistics.median(healthy)
     return (
-        f"n={len(seconds)} p50={statistics.median(seconds) * 1000:.0f} ms "
-        f"max={max(seconds) * 1000:.0f} ms"
+        f"n={len(seconds)} p50={p50 * 1000:.0f} ms max={max(seconds) * 1000:.0f} ms "
+        f"(request #{slowest + 1}); healthy baseline n={len(healthy)} "
+        f"p50={base * 1000:.0f} ms max={max(healthy) * 1000:.0f} ms; p50 ratio {p50 / base:.2f}"
     )
 
 
