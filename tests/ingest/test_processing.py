@@ -479,3 +479,29 @@ def test_collector_is_paused_while_an_upload_is_written(project, monkeypatch):
     assert seen == [False]
     assert gc.isenabled()
     assert counts(upload) == (1, 1, 0, 0, 0, 0)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_processing_writes_a_heartbeat_while_it_works(settings, monkeypatch):
+    """The heartbeat thread keeps a long upload from looking stuck."""
+    project = ProjectFactory()
+    upload = stored_upload(project, {"r.xml": report(case("a"))})
+    settings.PASSLINE_HEARTBEAT_SECONDS = 0.05
+    real_finish = processing.ResultWriter.finish
+    seen = []
+
+    def slow_finish(self):
+        claimed = Upload.objects.values_list("heartbeat_at", flat=True).get(pk=upload.pk)
+        time.sleep(0.5)
+        beats = Upload.objects.values_list("heartbeat_at", flat=True).get(pk=upload.pk)
+        seen.append((claimed, beats))
+        return real_finish(self)
+
+    monkeypatch.setattr(processing.ResultWriter, "finish", slow_finish)
+    assert upload_process(upload_id=upload.pk) is False
+    ((claimed, beats),) = seen
+    assert beats > claimed  # written by the thread while processing ran
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.PROCESSED
+    assert upload.heartbeat_at is None
