@@ -37,6 +37,11 @@ class Conflict(exceptions.APIException):
     default_code = "idempotency_conflict"
 
 
+class RunClosedConflict(Conflict):
+    default_detail = "The run cannot take this part: it would change history."
+    default_code = "run_closed"
+
+
 class LengthRequired(exceptions.APIException):
     status_code = status.HTTP_411_LENGTH_REQUIRED
     default_detail = "Send a Content-Length header; chunked request bodies are not supported."

@@ -1,4 +1,4 @@
-"""Periodic maintenance tasks (retention, stuck-upload sweeper) and re-categorise progress.
+"""Periodic maintenance tasks (retention, upload dispatcher) and re-categorise progress.
 
 Imported by ``IngestConfig.ready`` so the tasks are registered and the Celery signal
 receivers below are connected in every process (web, worker, beat).
@@ -11,9 +11,9 @@ from celery.signals import task_failure, task_postrun, task_prerun
 from django.db.models import Q
 from django.utils import timezone
 
+from ingest.dispatcher import uploads_dispatch
 from ingest.models import RecategorizeJob, Result
 from ingest.retention import retention_prune
-from ingest.sweeper import uploads_sweep
 
 logger = logging.getLogger("passline.ingest")
 
@@ -28,11 +28,22 @@ def retention_prune_task() -> dict:
     return {"uploads": report.uploads, "raw_files": report.raw_files, "results": report.results}
 
 
-@shared_task(name="ingest.maintenance_tasks.uploads_sweep")
-def uploads_sweep_task() -> dict:
-    """Re-enqueue stuck uploads and quarantine hopeless ones; return their ids."""
-    report = uploads_sweep()
-    return {"requeued": report.requeued, "quarantined": report.quarantined}
+@shared_task(name="ingest.maintenance_tasks.uploads_dispatch")
+def uploads_dispatch_task() -> dict:
+    """Publish uploads that need it and quarantine hopeless ones; return their ids."""
+    report = uploads_dispatch()
+    return {
+        "published": report.published,
+        "requeued": report.requeued,
+        "quarantined": report.quarantined,
+    }
+
+
+# The name beat used before the dispatcher: deployments with the DatabaseScheduler keep
+# that periodic task row, so the name stays registered and does the same work.
+uploads_sweep_task = shared_task(name="ingest.maintenance_tasks.uploads_sweep")(
+    uploads_dispatch_task.run
+)
 
 
 def _project_id(args, kwargs) -> int | None:

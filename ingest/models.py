@@ -208,9 +208,15 @@ class Upload(models.Model):
     flaky = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the processing task was last published to the broker (NULL: not yet, or
+    # to be published again); the dispatcher publishes what was not.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Written by processing every PASSLINE_HEARTBEAT_SECONDS while it runs; a processing
+    # upload whose heartbeat is older than PASSLINE_HEARTBEAT_TIMEOUT_SECONDS is stuck.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     raw_pruned_at = models.DateTimeField(null=True, blank=True)
-    # Why the sweeper gave up on the upload; `error` keeps the last processing error.
+    # Why the dispatcher gave up on the upload; `error` keeps the last processing error.
     quarantine_reason = models.TextField(blank=True, default="")
 
     class Meta:

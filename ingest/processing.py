@@ -2,16 +2,29 @@
 
 The flow per upload: claim it with a conditional UPDATE (so a redelivered or duplicate
 task is a no-op), stream each stored report through the JUnit reader, and write tests,
-merged results, counts and run changes in ONE transaction. A report that is not JUnit
-marks the upload failed (raw kept, nothing else written). Any other exception rolls
-back, puts the upload back in the queue and propagates so the task retries; the
-sweeper (``ingest.sweeper.uploads_sweep``) re-enqueues uploads whose worker died and
-quarantines those out of attempts.
+merged results, counts and run changes in ONE transaction whose last UPDATE is
+conditional on the claim (status and attempt), so that a claim that was taken over
+writes nothing. A report that is not JUnit marks the upload failed (raw kept, nothing
+else written). Any other exception rolls back, puts the upload back in the queue and
+propagates so the task retries.
+
+Liveness, so that a dead worker's upload is taken over quickly and a live one never:
+- While it processes, a thread writes ``heartbeat_at`` every PASSLINE_HEARTBEAT_SECONDS
+  (PostgreSQL; on its own connection). A processing upload whose heartbeat is older
+  than PASSLINE_HEARTBEAT_TIMEOUT_SECONDS is stuck: processing may claim it again and
+  the dispatcher (``ingest.dispatcher.uploads_dispatch``) publishes it again.
+- On PostgreSQL the claimant also holds a session advisory lock on the upload from its
+  claim to its end. The server drops it the moment the worker's connection dies, so a
+  message redelivered after a SIGKILL claims the orphan at once instead of waiting for
+  the heartbeat to go stale.
 """
 
 import datetime as dt
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -26,6 +39,7 @@ from ingest.identity import test_identity
 from ingest.junit import JUnitError, ReportLimits, ReportReader
 from ingest.models import Result, Run, Upload
 from ingest.result_store import ERROR, FAILED, PASSED, SKIPPED, Counts, ResultWriter
+from ingest.runs import baseline_start
 
 logger = logging.getLogger("passline.ingest")
 
@@ -33,6 +47,8 @@ OUTCOMES = {"passed": PASSED, "failed": FAILED, "error": ERROR, "skipped": SKIPP
 MAX_WARNINGS = 200
 # Per-run advisory lock key: "pl" in the top bits, plus the run id.
 RUN_LOCK_KEY = 0x706C << 48
+# Per-upload advisory lock key (held by the claimant): "pu" in the top bits, plus the id.
+UPLOAD_LOCK_KEY = 0x7075 << 48
 # Report timestamps outside this window are placeholders (epoch, year 0001), not times.
 _EARLIEST_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 Status = Upload.Status
@@ -49,51 +65,133 @@ class _FileError(Exception):
         self.error = error
 
 
-def upload_process(*, upload_id: int) -> None:
-    """Parse and store upload `upload_id`; a no-op unless it is queued or stale."""
-    upload = _claim(upload_id)
+def upload_process(*, upload_id: int) -> bool:
+    """Parse and store upload `upload_id` if it is queued or its claimant is gone.
+
+    Return True when it was left alone because a live worker is processing it (the
+    caller may look again later), else False (processed, failed, or nothing to do).
+    """
+    upload, busy = _claim(upload_id)
     if upload is None:
-        return
+        return busy
     started = time.monotonic()
     log = {"upload_id": upload.pk, "run_id": upload.run_id, "project": upload.project.slug}
     try:
-        with transaction.atomic():
-            locked = Upload.objects.select_for_update().get(pk=upload.pk)
-            if locked.status != Status.PROCESSING or locked.attempts != upload.attempts:
-                raise _Superseded
-            with gc_paused():
-                counts, completed = _ingest(upload)
+        with _heartbeat(upload), transaction.atomic(), gc_paused():
+            counts, completed = _ingest(upload)
     except _FileError as exc:
         _fail(upload, exc, log)
-        return
+        return False
     except _Superseded:
         logger.warning("upload superseded by another claim", extra=log)
-        return
+        return False
     except Exception:
         logger.exception("upload processing error, will retry", extra=log)
         _release(upload)
         raise
+    finally:
+        _unlock(upload.pk)
     extra = {**log, **vars(counts), "seconds": round(time.monotonic() - started, 3)}
     logger.info("upload processed", extra={**extra, "run_completed": completed})
+    return False
 
 
-def _claim(upload_id: int) -> Upload | None:
+def _claim(upload_id: int) -> tuple[Upload | None, bool]:
+    """Claim the upload; return (it, False), or (None, whether a live worker has it)."""
     now = timezone.now()
-    stale = now - dt.timedelta(minutes=settings.PASSLINE_STUCK_UPLOAD_MINUTES)
-    claimed = (
-        # Out of attempts: left for the sweeper (ingest.sweeper) to quarantine.
-        Upload.objects.filter(pk=upload_id, attempts__lt=settings.PASSLINE_MAX_UPLOAD_ATTEMPTS)
-        .filter(
-            Q(status=Status.QUEUED)
-            | Q(status=Status.PROCESSING, started_at__lt=stale)
-            | Q(status=Status.PROCESSING, started_at__isnull=True)
+    claimable = Q(status=Status.QUEUED) | stale_processing(now=now)
+    if connection.vendor == "postgresql":
+        if not _try_lock(upload_id):
+            logger.info("upload is being processed elsewhere", extra={"upload_id": upload_id})
+            return None, True
+        # Nobody alive holds the upload's lock: "processing" is an orphan's leftover.
+        claimable = Q(status__in=[Status.QUEUED, Status.PROCESSING])
+    try:
+        claimed = (
+            # Out of attempts: left for the dispatcher (ingest.dispatcher) to quarantine.
+            Upload.objects.filter(pk=upload_id, attempts__lt=settings.PASSLINE_MAX_UPLOAD_ATTEMPTS)
+            .filter(claimable)
+            .update(
+                status=Status.PROCESSING,
+                attempts=F("attempts") + 1,
+                started_at=now,
+                heartbeat_at=now,
+            )
         )
-        .update(status=Status.PROCESSING, attempts=F("attempts") + 1, started_at=now)
+        if claimed:
+            return Upload.objects.select_related("project", "run").get(pk=upload_id), False
+    except BaseException:
+        _unlock(upload_id)  # a kept connection must not keep the lock
+        raise
+    _unlock(upload_id)
+    logger.info("upload not claimable (handled or in progress)", extra={"upload_id": upload_id})
+    return None, False
+
+
+def stale_processing(*, now: dt.datetime) -> Q:
+    """Return the filter for processing uploads whose heartbeat is stale at `now`.
+
+    Rows without a heartbeat (claimed before heartbeats existed) go by ``started_at``.
+    """
+    stale = now - dt.timedelta(seconds=settings.PASSLINE_HEARTBEAT_TIMEOUT_SECONDS)
+    return Q(
+        Q(heartbeat_at__lt=stale)
+        | Q(heartbeat_at__isnull=True, started_at__lt=stale)
+        | Q(heartbeat_at__isnull=True, started_at__isnull=True),
+        status=Status.PROCESSING,
     )
-    if not claimed:
-        logger.info("upload not claimable (handled or in progress)", extra={"upload_id": upload_id})
-        return None
-    return Upload.objects.select_related("project", "run").get(pk=upload_id)
+
+
+def _try_lock(upload_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s::bigint)", [UPLOAD_LOCK_KEY + upload_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(upload_id: int) -> None:
+    """Release the claimant's lock; a lost connection has released it already."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s::bigint)", [UPLOAD_LOCK_KEY + upload_id])
+    except DatabaseError:
+        logger.warning("could not release the upload lock", extra={"upload_id": upload_id})
+
+
+@contextmanager
+def _heartbeat(upload: Upload) -> Iterator[None]:
+    """Write the upload's heartbeat from a thread (own connection) while the block runs.
+
+    PostgreSQL only: SQLite serialises writers, so a second writer would wait for the
+    processing transaction; the embedded default processes in-process anyway.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    stop = threading.Event()
+    mine = Upload.objects.filter(pk=upload.pk, status=Status.PROCESSING, attempts=upload.attempts)
+
+    def beat() -> None:
+        from django.db import connection as own  # this thread's own connection
+
+        try:
+            while not stop.wait(settings.PASSLINE_HEARTBEAT_SECONDS):
+                try:
+                    mine.update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("heartbeat not written", extra={"upload_id": upload.pk})
+                    own.close()
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{upload.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _ingest(upload: Upload) -> tuple[Counts, bool]:
@@ -135,7 +233,11 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
         counts = writer.finish()
     now = timezone.now()
     run_timestamp = _report_timestamp(timestamps, now, warnings)
-    Upload.objects.filter(pk=upload.pk).update(
+    run_timestamp = _not_before_baseline(upload, run_timestamp, warnings)
+    # Conditional on this claim: a claim that was taken over writes nothing.
+    if not Upload.objects.filter(
+        pk=upload.pk, status=Status.PROCESSING, attempts=upload.attempts
+    ).update(
         status=Status.PROCESSED,
         processed_at=now,
         warnings=warnings[:MAX_WARNINGS],
@@ -148,7 +250,9 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
         errors=counts.errors,
         skipped=counts.skipped,
         flaky=counts.flaky,
-    )
+        heartbeat_at=None,
+    ):
+        raise _Superseded
     run = Run.objects.filter(pk=upload.run_id)
     if run_timestamp is not None:
         # Earliest report timestamp over all parts, unless the uploader gave one.
@@ -229,6 +333,22 @@ def _report_timestamp(
     return min(plausible, default=None)
 
 
+def _not_before_baseline(
+    upload: Upload, timestamp: dt.datetime | None, warnings: list[str]
+) -> dt.datetime | None:
+    """Return `timestamp`, or None when it would date the run before the baseline."""
+    if timestamp is None:
+        return None
+    earliest = baseline_start(project=upload.project, excluding_run_id=upload.run_id)
+    if earliest is not None and timestamp < earliest:
+        warnings.append(
+            f"report timestamp {timestamp.isoformat()} ignored: it is before the "
+            "project's baseline run"
+        )
+        return None
+    return timestamp
+
+
 def _fail(upload: Upload, exc: _FileError, log: dict) -> None:
     error = exc.error
     detail = error.detail
@@ -240,6 +360,7 @@ def _fail(upload: Upload, exc: _FileError, log: dict) -> None:
         error_line=error.line,
         error_column=error.column,
         processed_at=timezone.now(),
+        heartbeat_at=None,
     )
     extra = {"code": error.code, "line": error.line, "column": error.column}
     logger.warning("upload failed", extra={**log, **extra, "detail": detail})
@@ -250,8 +371,8 @@ def _release(upload: Upload) -> None:
     try:
         Upload.objects.filter(
             pk=upload.pk, status=Status.PROCESSING, attempts=upload.attempts
-        ).update(status=Status.QUEUED, started_at=None)
+        ).update(status=Status.QUEUED, started_at=None, heartbeat_at=None, dispatched_at=None)
     except DatabaseError:
-        # The database is down: the upload stays "processing" and the sweeper
-        # re-enqueues it once it is stale.
+        # The database is down: the upload stays "processing"; its heartbeat goes stale
+        # and the dispatcher publishes it again once the database is back.
         logger.exception("could not release upload", extra={"upload_id": upload.pk})

@@ -10,6 +10,7 @@ from ingest.runs import runs_complete_quiet as runs_complete_quiet_service
 # Database or storage outages are worth retrying; a bad report is not (it is recorded
 # as a failed upload by the service and never raises).
 TRANSIENT = (OperationalError, InterfaceError, OSError)
+RECHECK_SECONDS = 5
 
 
 @shared_task(
@@ -22,9 +23,16 @@ TRANSIENT = (OperationalError, InterfaceError, OSError)
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def upload_process(self, upload_id: int) -> None:
-    """Parse and store one upload (idempotent: a processed upload is left alone)."""
-    upload_process_service(upload_id=upload_id)
+def upload_process(self, upload_id: int, recheck: bool = True) -> None:
+    """Parse and store one upload (idempotent: a processed upload is left alone).
+
+    When a live worker holds the upload, look once more after RECHECK_SECONDS: a
+    message redelivered after its worker died can arrive a moment before the database
+    notices the death. Later, the heartbeat and the dispatcher take over.
+    """
+    busy = upload_process_service(upload_id=upload_id)
+    if busy and recheck:
+        self.apply_async((upload_id,), {"recheck": False}, countdown=RECHECK_SECONDS)
 
 
 @shared_task

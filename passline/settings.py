@@ -2,8 +2,9 @@
 
 With no environment at all, passline runs on the embedded default: SQLite and raw
 uploads under ``var/``, Celery tasks executed eagerly in-process. Setting
-``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis) gives the production
-shape. Every limit on uploaded input is a ``PASSLINE_*`` variable with a safe default.
+``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (RabbitMQ, ``amqp://``; Redis
+also works) gives the production shape. Every limit on uploaded input is a
+``PASSLINE_*`` variable with a safe default.
 """
 
 from pathlib import Path
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "passline.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +76,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails fast (a 503 for the request) instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the dashboard read while an upload is being written.
@@ -137,6 +144,8 @@ X_FRAME_OPTIONS = "DENY"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://passline")}
 
 # Celery: eager in-process when no broker is configured (the embedded default).
+# Production uses RabbitMQ (amqp://, py-amqp): real acknowledgements, so a killed
+# worker's unacknowledged message is redelivered at once, and durable queues.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 if not CELERY_BROKER_URL:
@@ -149,13 +158,41 @@ CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Survive broker restarts: retry connecting at start-up and after a lost connection,
+# for ever, and notice a dead connection within about two heartbeats.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_HEARTBEAT = env.int("CELERY_BROKER_HEARTBEAT", default=20)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4.0)
+CELERY_WORKER_CONSUMER = "passline.celery:PromptReconnectConsumer"
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # Publisher confirms: a publish counts (dispatched_at is set) once the broker has it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    }
+# Queues agreed across the apps: ingest (upload processing), derive (derived figures),
+# maintenance (beat-driven sweeps). A single worker may consume all three.
+CELERY_TASK_ROUTES = {
+    "ingest.tasks.upload_process": {"queue": "ingest"},
+    "ingest.maintenance_tasks.uploads_dispatch": {"queue": "maintenance"},
+    "ingest.maintenance_tasks.uploads_sweep": {"queue": "maintenance"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The upload dispatcher (ingest.dispatcher): publishes what the web could not, and
+# takes over uploads whose processing heartbeat went stale.
+PASSLINE_DISPATCH_SECONDS = env.int("PASSLINE_DISPATCH_SECONDS", default=20)
 # Periodic tasks (seconds). Each feature adds its own entries to this one dict.
 CELERY_BEAT_SCHEDULE = {
     "retention-prune": {"task": "ingest.maintenance_tasks.retention_prune", "schedule": 6 * 3600},
-    "uploads-sweep": {"task": "ingest.maintenance_tasks.uploads_sweep", "schedule": 5 * 60},
+    "uploads-dispatch": {
+        "task": "ingest.maintenance_tasks.uploads_dispatch",
+        "schedule": PASSLINE_DISPATCH_SECONDS,
+        # Runs that piled up while no worker consumed are worthless: the next one will do.
+        "options": {"expire_seconds": PASSLINE_DISPATCH_SECONDS},
+    },
     "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
     "test-stats-refresh": {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600},
@@ -189,7 +226,16 @@ PASSLINE_MAX_MESSAGE_LENGTH = env.int("PASSLINE_MAX_MESSAGE_LENGTH", default=400
 PASSLINE_MAX_DEPTH = env.int("PASSLINE_MAX_DEPTH", default=32)
 PASSLINE_UPLOAD_RATE_PER_MINUTE = env.int("PASSLINE_UPLOAD_RATE_PER_MINUTE", default=6000)
 PASSLINE_RUN_QUIET_MINUTES = env.int("PASSLINE_RUN_QUIET_MINUTES", default=60)
+# A queued upload published this long ago and still not picked up is published again
+# (a message the broker lost).
 PASSLINE_STUCK_UPLOAD_MINUTES = env.int("PASSLINE_STUCK_UPLOAD_MINUTES", default=15)
+# Processing writes a heartbeat this often; one older than the timeout means stuck.
+PASSLINE_HEARTBEAT_SECONDS = env.int("PASSLINE_HEARTBEAT_SECONDS", default=10)
+PASSLINE_HEARTBEAT_TIMEOUT_SECONDS = env.int("PASSLINE_HEARTBEAT_TIMEOUT_SECONDS", default=45)
+# The dispatcher leaves a fresh, unpublished upload this long to the web's own publisher.
+PASSLINE_DISPATCH_GRACE_SECONDS = env.int("PASSLINE_DISPATCH_GRACE_SECONDS", default=10)
+# Upload tokens may add parts to a completed run for this long after its completion.
+PASSLINE_RUN_REOPEN_MINUTES = env.int("PASSLINE_RUN_REOPEN_MINUTES", default=60)
 PASSLINE_MAX_UPLOAD_ATTEMPTS = env.int("PASSLINE_MAX_UPLOAD_ATTEMPTS", default=5)
 PASSLINE_RAW_RETENTION_DAYS = env.int("PASSLINE_RAW_RETENTION_DAYS", default=90)
 PASSLINE_RESULT_RETENTION_DAYS = env.int("PASSLINE_RESULT_RETENTION_DAYS", default=365)

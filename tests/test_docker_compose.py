@@ -68,9 +68,27 @@ def settings_env_names() -> set[str]:
 
 
 def test_has_the_production_services():
-    assert set(SERVICES) >= {"postgres", "redis", "web", "worker", "beat", "migrate"}
+    assert set(SERVICES) >= {
+        "postgres",
+        "rabbitmq",
+        "redis",
+        "web",
+        "worker",
+        "beat",
+        "migrate",
+    }
     assert SERVICES["postgres"]["image"].startswith("postgres:16")
+    assert SERVICES["rabbitmq"]["image"].startswith("rabbitmq:3")
     assert SERVICES["redis"]["image"].startswith("redis:7")
+
+
+def test_worker_consumes_every_agreed_queue():
+    from django.conf import settings
+
+    queues = set(option(command_args("worker"), "-Q", "--queues").split(","))
+    assert {"ingest", "derive", "maintenance"} <= queues
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed <= queues
 
 
 def test_app_services_share_one_image_built_from_the_repo():
@@ -118,6 +136,7 @@ def test_migrate_runs_once_before_the_app_services():
 def test_app_services_wait_for_healthy_backends_and_migrations(service):
     depends = SERVICES[service]["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
+    assert depends["rabbitmq"]["condition"] == "service_healthy"
     assert depends["redis"]["condition"] == "service_healthy"
     assert depends["migrate"]["condition"] == "service_completed_successfully"
 
@@ -147,7 +166,13 @@ def test_urls_point_at_the_compose_services():
     database = resolved(env["DATABASE_URL"])
     user, db = postgres["POSTGRES_USER"], postgres["POSTGRES_DB"]
     assert database == f"postgres://{user}:x@postgres:5432/{db}"
-    assert resolved(env["CELERY_BROKER_URL"]).startswith("redis://redis:6379/")
+    rabbitmq = SERVICES["rabbitmq"]["environment"]
+    broker = resolved(env["CELERY_BROKER_URL"])
+    user, vhost = rabbitmq["RABBITMQ_DEFAULT_USER"], rabbitmq["RABBITMQ_DEFAULT_VHOST"]
+    assert broker == f"amqp://{user}:x@rabbitmq:5672/{vhost}"
+    assert "${RABBITMQ_PASSWORD:?" in rabbitmq["RABBITMQ_DEFAULT_PASS"]
+    assert "${RABBITMQ_PASSWORD:?" in env["CELERY_BROKER_URL"]
+    assert resolved(env["CACHE_URL"]).startswith("redis://redis:6379/")
     # The same required variable feeds both the server and the client.
     assert "${POSTGRES_PASSWORD:?" in postgres["POSTGRES_PASSWORD"]
     assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
@@ -177,6 +202,7 @@ def test_health_checks_cover_backends_web_and_worker():
 
     assert "pg_isready" in test_of("postgres")
     assert "redis-cli ping" in test_of("redis")
+    assert "rabbitmq-diagnostics -q ping" in test_of("rabbitmq")
     web = test_of("web")
     assert "python -m passline.ops" in web
     assert importlib.util.find_spec("passline.ops") is not None

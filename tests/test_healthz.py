@@ -1,5 +1,6 @@
 """/healthz reports database, broker and storage, and the container probe uses it."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -15,12 +16,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db
 
 
-def redis_available() -> bool:
+def port_open(port: int) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
     except OSError:
         return False
     return True
+
+
+def redis_available() -> bool:
+    return port_open(6379)
 
 
 @pytest.fixture
@@ -95,6 +100,28 @@ def test_unreachable_broker_gives_503_quickly(client, real_broker):
 def test_reachable_redis_broker_is_ok(client, real_broker):
     skip_unless_service(redis_available(), "Redis not reachable at 127.0.0.1:6379")
     real_broker("redis://127.0.0.1:6379/3")
+    response = client.get("/healthz")
+    assert response.json()["checks"]["broker"] == "ok"
+    assert response.status_code == 200
+
+
+def amqp_url() -> str:
+    """The RabbitMQ of the machine: CELERY_BROKER_URL when it is amqp://, else the default."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    return url if url.startswith("amqp://") else "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def test_unreachable_amqp_broker_gives_503(client, real_broker):
+    real_broker("amqp://guest:guest@127.0.0.1:1//")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == "error"
+
+
+def test_reachable_amqp_broker_is_ok(client, real_broker):
+    url = amqp_url()
+    skip_unless_service(port_open(5672), f"RabbitMQ not reachable at {url}")
+    real_broker(url)
     response = client.get("/healthz")
     assert response.json()["checks"]["broker"] == "ok"
     assert response.status_code == 200

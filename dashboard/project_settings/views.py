@@ -17,9 +17,9 @@ from dashboard.project_settings.forms import (
     TokenCreateForm,
     bp_to_percent,
 )
+from ingest.dispatcher import upload_retry
 from ingest.models import ApiToken, Category, Upload
 from ingest.services.tokens import token_create, token_revoke
-from ingest.sweeper import upload_retry
 
 
 def _render(request, template: str, project, section: str, **context):

@@ -12,9 +12,16 @@ from rest_framework.views import APIView
 from ingest.api import intake
 from ingest.api.schema import METADATA_PARAMETERS, error_examples, error_responses
 from ingest.api.throttles import UploadRateThrottle
-from ingest.api_errors import BadRequest, Conflict, ServiceUnavailable, UnsupportedMediaType
+from ingest.api_errors import (
+    BadRequest,
+    Conflict,
+    RunClosedConflict,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 from ingest.auth import BearerTokenAuthentication, HasToken, HasUploadScope, request_token
 from ingest.models import Upload
+from ingest.runs import RunClosed
 from ingest.serializers import (
     UploadAcceptedSerializer,
     UploadFormSerializer,
@@ -42,7 +49,12 @@ class UploadCreateView(APIView):
             "`application/gzip`. Metadata come from form fields or, for a raw body, "
             "query parameters. Uploads with the same `run` are parts of one run; "
             "`final=true` completes it. The project is always the token's own. More "
-            "files than PASSLINE_MAX_FILES_PER_UPLOAD get 413."
+            "files than PASSLINE_MAX_FILES_PER_UPLOAD get 413. A part for the project's "
+            "baseline run, or for a run completed more than PASSLINE_RUN_REOPEN_MINUTES "
+            "ago, and a `timestamp` before the baseline run get 409 `run_closed`. 202 "
+            "means the upload is committed; processing is queued after that, whatever "
+            "the broker does. 503 (with Retry-After) only when the database or the "
+            "raw-upload storage is down: nothing was stored."
         ),
         request={
             "multipart/form-data": UploadFormSerializer,
@@ -124,6 +136,8 @@ class UploadCreateView(APIView):
             if replay is None:
                 raise
             return replay
+        except RunClosed as exc:
+            raise RunClosedConflict(exc.detail) from None
         except OSError:
             raise ServiceUnavailable(
                 "Storage for raw uploads is unavailable; nothing was stored. Retry later.",

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import BinaryIO
 
 from django.core.files import File
@@ -16,7 +15,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from ingest.dispatcher import upload_enqueue
 from ingest.models import ApiToken, Project, Run, Upload, UploadFile
+from ingest.runs import run_part_check
 
 logger = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
@@ -77,12 +78,15 @@ def upload_create(
 
     Everything is written in one transaction; raw files go to the default storage and
     are removed again if the transaction fails. The processing task is enqueued only
-    after commit. Without `run_key` the upload is a run of its own. A part that
-    arrives for a run that is already complete is accepted: the run stays complete
-    and processing merges the new results into it.
+    after commit (``ingest.dispatcher.upload_enqueue``: best effort; the dispatcher
+    publishes what was not). Without `run_key` the upload is a run of its own. A part
+    that arrives for a run that is already complete is accepted: the run stays
+    complete and processing merges the new results into it. With an upload `token`
+    (the API), a part that would rewrite history is refused (``ingest.runs``).
 
-    Raise OSError when storage fails and IntegrityError when `idempotency_key` is
-    already used in the project (a concurrent identical request).
+    Raise OSError when storage fails, IntegrityError when `idempotency_key` is already
+    used in the project (a concurrent identical request), and RunClosed when `token`
+    may not add this part.
     """
     if not reports:
         raise ValueError("an upload needs at least one report")
@@ -99,6 +103,7 @@ def upload_create(
                 commit=commit,
                 build_url=build_url,
                 timestamp=timestamp,
+                check=token is not None,
             )
             upload = Upload.objects.create(
                 project=project,
@@ -113,7 +118,7 @@ def upload_create(
                 _store_file(upload, report, saved)
             upload.response = upload_accepted_body(upload)
             upload.save(update_fields=["response"])
-            transaction.on_commit(partial(_enqueue, upload.pk), robust=True)
+            upload_enqueue(upload_id=upload.pk)
     except BaseException:
         _delete_files(saved)
         raise
@@ -121,7 +126,7 @@ def upload_create(
 
 
 def _run_for_part(
-    *, project: Project, key: str, branch: str, commit: str, build_url: str, timestamp
+    *, project: Project, key: str, branch: str, commit: str, build_url: str, timestamp, check: bool
 ) -> Run:
     now = timezone.now()
     run, created = Run.objects.get_or_create(
@@ -135,6 +140,8 @@ def _run_for_part(
             "timestamp_explicit": timestamp is not None,
         },
     )
+    if check:
+        run_part_check(project=project, run=run, created=created, timestamp=timestamp)
     if created:
         return run
     # Later parts fill what earlier parts left blank but never overwrite it; the
@@ -174,13 +181,6 @@ def _delete_files(names: list[str]) -> None:
             default_storage.delete(name)
         except OSError:
             logger.warning("could not delete orphaned raw upload %s", name)
-
-
-def _enqueue(upload_id: int) -> None:
-    # Imported here: the task module imports processing, which needs the whole app.
-    from ingest.tasks import upload_process as upload_process_task
-
-    upload_process_task.delay(upload_id)
 
 
 def upload_url(upload: Upload) -> str:

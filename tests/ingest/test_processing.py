@@ -1,12 +1,15 @@
 """upload_process: parse stored uploads and write their results in one transaction."""
 
+import contextlib
 import datetime as dt
 import gc
 import gzip
 import hashlib
+import time
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection, connections
 from django.utils import timezone
 
 from ingest import processing, signals
@@ -260,21 +263,86 @@ def test_processing_twice_leaves_the_same_rows(project):
     assert upload.attempts == 1
 
 
-def test_fresh_processing_claim_is_not_taken_but_a_stale_one_is(project, settings):
+@contextlib.contextmanager
+def claimant_alive(upload_id: int):
+    """Hold the upload's claim lock from another session, as a live worker does (PG)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s::bigint)", [processing.UPLOAD_LOCK_KEY + upload_id]
+            )
+        yield
+    finally:
+        other.close()
+        # The server ends the session (and drops its locks) a moment after the close.
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                )
+                if not cursor.fetchone()[0]:
+                    break
+                time.sleep(0.02)
+
+
+def test_live_claim_is_not_taken_but_a_stale_heartbeat_is(project, settings):
     upload = stored_upload(project, {"r.xml": report(case("a"))})
+    now = timezone.now()
     Upload.objects.filter(pk=upload.pk).update(
-        status=Upload.Status.PROCESSING, started_at=timezone.now(), attempts=1
+        status=Upload.Status.PROCESSING, started_at=now, heartbeat_at=now, attempts=1
     )
-    upload_process(upload_id=upload.pk)
-    assert not Result.objects.exists()
-    stale = timezone.now() - dt.timedelta(minutes=settings.PASSLINE_STUCK_UPLOAD_MINUTES + 1)
-    Upload.objects.filter(pk=upload.pk).update(started_at=stale)
-    upload_process(upload_id=upload.pk)
+    with claimant_alive(upload.pk):
+        busy = upload_process(upload_id=upload.pk)
+        assert not Result.objects.exists()
+        # On PostgreSQL the live claimant's lock says "busy": the task looks once more.
+        assert busy is (connection.vendor == "postgresql")
+    stale = now - dt.timedelta(seconds=settings.PASSLINE_HEARTBEAT_TIMEOUT_SECONDS + 1)
+    Upload.objects.filter(pk=upload.pk).update(started_at=stale, heartbeat_at=stale)
+    assert upload_process(upload_id=upload.pk) is False
+    upload.refresh_from_db()
+    assert (upload.status, upload.attempts, upload.tests) == (Upload.Status.PROCESSED, 2, 1)
+    assert upload.heartbeat_at is None
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_dead_claimant_is_taken_over_at_once_on_postgresql(project):
+    """A worker killed mid-upload drops its lock with its connection: no waiting."""
+    upload = stored_upload(project, {"r.xml": report(case("a"))})
+    now = timezone.now()
+    Upload.objects.filter(pk=upload.pk).update(
+        status=Upload.Status.PROCESSING, started_at=now, heartbeat_at=now, attempts=1
+    )
+    with claimant_alive(upload.pk):
+        pass  # the claimant's session ends here
+    assert upload_process(upload_id=upload.pk) is False
     upload.refresh_from_db()
     assert (upload.status, upload.attempts, upload.tests) == (Upload.Status.PROCESSED, 2, 1)
 
 
-def test_upload_out_of_attempts_is_left_for_the_sweeper(project, settings):
+def test_superseded_claim_writes_nothing(project, monkeypatch):
+    """A claim taken over meanwhile (attempt changed) rolls back all it wrote."""
+    upload = stored_upload(project, {"r.xml": report(case("a"), case("b"))})
+    real_finish = processing.ResultWriter.finish
+
+    def taken_over(self):
+        counts = real_finish(self)
+        Upload.objects.filter(pk=upload.pk).update(attempts=7)
+        return counts
+
+    monkeypatch.setattr(processing.ResultWriter, "finish", taken_over)
+    assert upload_process(upload_id=upload.pk) is False
+    assert not Result.objects.exists()
+    assert not TestModel.objects.exists()
+    upload.refresh_from_db()
+    assert (upload.status, upload.tests) == (Upload.Status.PROCESSING, 0)
+
+
+def test_upload_out_of_attempts_is_left_for_the_dispatcher(project, settings):
     upload = stored_upload(project, {"r.xml": report(case("a"))})
     Upload.objects.filter(pk=upload.pk).update(attempts=settings.PASSLINE_MAX_UPLOAD_ATTEMPTS)
     upload_process(upload_id=upload.pk)
@@ -411,3 +479,29 @@ def test_collector_is_paused_while_an_upload_is_written(project, monkeypatch):
     assert seen == [False]
     assert gc.isenabled()
     assert counts(upload) == (1, 1, 0, 0, 0, 0)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_processing_writes_a_heartbeat_while_it_works(settings, monkeypatch):
+    """The heartbeat thread keeps a long upload from looking stuck."""
+    project = ProjectFactory()
+    upload = stored_upload(project, {"r.xml": report(case("a"))})
+    settings.PASSLINE_HEARTBEAT_SECONDS = 0.05
+    real_finish = processing.ResultWriter.finish
+    seen = []
+
+    def slow_finish(self):
+        claimed = Upload.objects.values_list("heartbeat_at", flat=True).get(pk=upload.pk)
+        time.sleep(0.5)
+        beats = Upload.objects.values_list("heartbeat_at", flat=True).get(pk=upload.pk)
+        seen.append((claimed, beats))
+        return real_finish(self)
+
+    monkeypatch.setattr(processing.ResultWriter, "finish", slow_finish)
+    assert upload_process(upload_id=upload.pk) is False
+    ((claimed, beats),) = seen
+    assert beats > claimed  # written by the thread while processing ran
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.PROCESSED
+    assert upload.heartbeat_at is None

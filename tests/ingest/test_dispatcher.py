@@ -1,0 +1,192 @@
+"""Upload dispatcher: publish what was never published or is stuck; quarantine the hopeless."""
+
+import datetime as dt
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from ingest import dispatcher
+from ingest.dispatcher import uploads_dispatch
+from ingest.models import Upload
+from tests.factories import UploadFactory
+
+pytestmark = pytest.mark.django_db
+
+S = Upload.Status
+
+
+@pytest.fixture(autouse=True)
+def _limits(settings):
+    settings.PASSLINE_STUCK_UPLOAD_MINUTES = 15
+    settings.PASSLINE_MAX_UPLOAD_ATTEMPTS = 3
+    settings.PASSLINE_HEARTBEAT_TIMEOUT_SECONDS = 45
+    settings.PASSLINE_DISPATCH_GRACE_SECONDS = 10
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr("ingest.tasks.upload_process.delay", calls.append)
+    return calls
+
+
+def upload(
+    status, *, age_seconds=0, dispatched=None, heartbeat=None, started=None, attempts=0, error=""
+):
+    """Create an upload; times are given as seconds ago (None: NULL)."""
+    now = timezone.now()
+
+    def ago(seconds):
+        return None if seconds is None else now - dt.timedelta(seconds=seconds)
+
+    row = UploadFactory(status=status, attempts=attempts, error=error)
+    Upload.objects.filter(pk=row.pk).update(
+        created_at=ago(age_seconds),
+        dispatched_at=ago(dispatched),
+        heartbeat_at=ago(heartbeat),
+        started_at=ago(started),
+    )
+    return row
+
+
+def test_publishes_unpublished_lost_and_stale_uploads(sent):
+    never_published = upload(S.QUEUED, age_seconds=30)
+    just_accepted = upload(S.QUEUED, age_seconds=2)  # the web's publisher has it
+    published = upload(S.QUEUED, age_seconds=120, dispatched=110)
+    lost = upload(S.QUEUED, age_seconds=3600, dispatched=16 * 60)
+    dead_worker = upload(S.PROCESSING, age_seconds=300, started=200, heartbeat=60, attempts=1)
+    alive = upload(S.PROCESSING, age_seconds=300, started=200, heartbeat=5, attempts=1)
+    legacy_stale = upload(S.PROCESSING, age_seconds=3600, started=3000, attempts=1)
+    done = upload(S.PROCESSED, age_seconds=600, dispatched=590, attempts=1)
+
+    report = uploads_dispatch()
+
+    expected = sorted([never_published.pk, lost.pk, dead_worker.pk, legacy_stale.pk])
+    assert sorted(report.published) == expected
+    assert sorted(sent) == expected
+    assert sorted(report.requeued) == sorted([dead_worker.pk, legacy_stale.pk])
+    for row in (dead_worker, legacy_stale, never_published):
+        row.refresh_from_db()
+        assert row.status == S.QUEUED
+        assert row.dispatched_at is not None
+    for row, status in ((just_accepted, S.QUEUED), (published, S.QUEUED), (alive, S.PROCESSING)):
+        row.refresh_from_db()
+        assert row.status == status
+    just_accepted.refresh_from_db()
+    assert just_accepted.dispatched_at is None
+    done.refresh_from_db()
+    assert done.status == S.PROCESSED
+    assert report.quarantined == []
+
+
+def test_a_second_run_publishes_nothing_new(sent):
+    upload(S.QUEUED, age_seconds=30)
+    uploads_dispatch()
+    assert uploads_dispatch().published == []
+    assert len(sent) == 1
+
+
+def test_broker_down_leaves_uploads_for_the_next_run(monkeypatch):
+    first = upload(S.QUEUED, age_seconds=30)
+    second = upload(S.QUEUED, age_seconds=30)
+    calls = []
+
+    def flaky_broker(upload_id):
+        calls.append(upload_id)
+        if len(calls) == 2:
+            raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr("ingest.tasks.upload_process.delay", flaky_broker)
+    with pytest.raises(ConnectionRefusedError):
+        uploads_dispatch()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    # The first was published and marked; the second waits for the next run.
+    assert first.dispatched_at is not None
+    assert second.dispatched_at is None
+    assert uploads_dispatch().published == [second.pk]
+
+
+def test_quarantines_uploads_out_of_attempts_keeping_their_error(sent):
+    failed = upload(S.FAILED, attempts=3, error="database went away")
+    released = upload(S.QUEUED, attempts=3, error="")
+    stale = upload(S.PROCESSING, age_seconds=3600, started=1800, heartbeat=60, attempts=3)
+    last_try = upload(S.PROCESSING, age_seconds=3600, started=120, heartbeat=5, attempts=3)
+    bad_xml = upload(S.FAILED, attempts=1, error="not JUnit")
+    report = uploads_dispatch()
+    assert sorted(report.quarantined) == sorted([failed.pk, released.pk, stale.pk])
+    assert sent == []
+    failed.refresh_from_db()
+    assert failed.status == S.QUARANTINED
+    assert failed.error == "database went away"
+    assert "Gave up after 3 attempt(s) (limit 3)" in failed.quarantine_reason
+    for row, status in ((last_try, S.PROCESSING), (bad_xml, S.FAILED)):
+        row.refresh_from_db()
+        assert row.status == status
+
+
+def test_dispatch_end_to_end_processes_a_never_published_upload():
+    """With the real task (eager), an upload the web never published gets processed."""
+    from django.core.files.base import ContentFile
+
+    from ingest.models import UploadFile
+
+    row = upload(S.QUEUED, age_seconds=60)
+    body = b'<testsuite name="s"><testcase classname="a.B" name="t"/></testsuite>'
+    upload_file = UploadFile(upload=row, filename="r.xml", size=len(body), sha256="cd" * 32)
+    upload_file.raw.save("r.xml", ContentFile(body), save=True)
+    uploads_dispatch()
+    row.refresh_from_db()
+    assert row.status == S.PROCESSED
+    assert row.tests == 1
+
+
+def test_command_and_beat_entry(sent, settings):
+    stuck = upload(S.QUEUED, age_seconds=60)
+    hopeless = upload(S.FAILED, attempts=5)
+    out = StringIO()
+    call_command("dispatchuploads", stdout=out)
+    assert "published 1 upload(s) (0 stuck processing), quarantined 1" in out.getvalue()
+    assert f"quarantined upload {hopeless.pk}" in out.getvalue()
+    assert sent == [stuck.pk]
+    entries = [
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "ingest.maintenance_tasks.uploads_dispatch"
+    ]
+    assert len(entries) == 1
+    assert 15 <= entries[0]["schedule"] <= 30
+    assert settings.CELERY_TASK_ROUTES["ingest.maintenance_tasks.uploads_dispatch"] == {
+        "queue": "maintenance"
+    }
+    assert settings.CELERY_TASK_ROUTES["ingest.tasks.upload_process"] == {"queue": "ingest"}
+
+
+def test_enqueue_never_waits_for_the_broker(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With a broker, the request thread only hands the id to the background publisher."""
+    from passline.celery import app
+
+    handed = []
+    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
+    monkeypatch.setattr(dispatcher._publisher, "submit", handed.append)
+    monkeypatch.setattr(
+        "ingest.tasks.upload_process.delay", lambda pk: pytest.fail("published in the request")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatcher.upload_enqueue(upload_id=42)
+    assert handed == [42]
+
+
+def test_background_publisher_publishes_and_marks(sent):
+    row = upload(S.QUEUED)
+    publisher = dispatcher._Publisher()
+    publisher.submit(row.pk)
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [row.pk]
