@@ -8,13 +8,15 @@ either defaults to the baseline / latest complete default-branch run.
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from dashboard import charts, page_selectors
 from dashboard.access import project_get_visible
 from dashboard.exports.csv_export import summary_csv
 from dashboard.exports.markdown import summary_markdown
 from dashboard.exports.summary import NoRuns, status_summary_get
 from dashboard.exports.text import pct, signed
 from dashboard.exports.xlsx import summary_xlsx
+from dashboard.pages import charts
+from dashboard.selectors.runs import run_get
+from dashboard.selectors.series import pass_rate_series_get
 from ingest.models import Project, Run
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,7 +25,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _run(project: Project, key: str | None) -> Run | None:
     if not key:
         return None
-    run = Run.objects.filter(project=project, key=key).first()
+    run = run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
     return run
@@ -63,7 +65,7 @@ def report(request, slug: str):
     """Show the print-ready status report (charts, figures, changed tests)."""
     project, summary = _summary(request, slug)
     o = summary["overall"]
-    series = page_selectors.pass_rate_series_get(project=project, branch=project.default_branch)
+    series = pass_rate_series_get(project=project, branch=project.default_branch)
     trend_figure = None
     if series:
         trend_figure = charts.pass_rate_figure(series=series, target=summary["target"], height=340)

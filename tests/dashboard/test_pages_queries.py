@@ -61,9 +61,9 @@ def test_compare_queries_do_not_grow_with_history(client, django_assert_num_quer
 def test_overview_downsamples_the_chart(client, settings):
     project = ProjectFactory(slug="long", is_public=True)
     build_history(project, n_runs=30, refresh=False)
-    from dashboard import page_selectors
+    from dashboard.selectors import series as series_selectors
 
-    series = page_selectors.pass_rate_series_get(project=project, branch="main", max_points=10)
+    series = series_selectors.pass_rate_series_get(project=project, branch="main", max_points=10)
     overall = [p["run"] for p in series[0]["points"]]
     # Every 4th run (ceil(29 / 9)) and the last one.
     assert overall == ["r0", "r4", "r8", "r12", "r16", "r20", "r24", "r28", "r29"]

@@ -1,4 +1,4 @@
-"""Pure trend maths: Theil-Sen slope, ETA to a target, needed weekly rate, downsampling.
+"""Pure trend maths: Theil-Sen slope, ETA to a target, rates needed, the projection line.
 
 No Django here. Times are timezone-aware UTC datetimes; pass rates are fractions 0..1;
 slopes are fraction per day.
@@ -133,29 +133,37 @@ def on_track(*, reached: bool, eta_at: datetime | None, due: date | None, fit: F
     return due is None or eta_at <= due_end(due)
 
 
-def downsample(points: list, max_points: int, key=lambda p: p) -> list:
-    """Reduce ``points`` (in time order) to at most ``max_points``, keeping extremes.
+def rate_needed_per_week(
+    *, target_bp: int, passed: int, total: int, due: date | None, now: datetime
+) -> float | None:
+    """Return the pass-rate rise (fraction per week) needed to meet the due date.
 
-    The series is cut into equal buckets; each bucket keeps its lowest and highest
-    point by ``key`` (in time order), and the first and last points are always kept,
-    so dips, peaks and the latest figure survive on long histories.
+    None without a due date or results, once the due date has passed, or when the
+    target is already reached.
     """
-    n = len(points)
-    if max_points < 4:
-        max_points = 4
-    if n <= max_points:
-        return list(points)
-    inner = points[1:-1]
-    buckets = (max_points - 2) // 2
-    size = len(inner) / buckets
-    kept = [points[0]]
-    for b in range(buckets):
-        chunk = list(enumerate(inner[int(b * size) : int((b + 1) * size)]))
-        if not chunk:
-            continue
-        lo = min(chunk, key=lambda c: key(c[1]))
-        hi = max(chunk, key=lambda c: key(c[1]))
-        for _, p in sorted({lo[0]: lo, hi[0]: hi}.values(), key=lambda c: c[0]):
-            kept.append(p)
-    kept.append(points[-1])
-    return kept
+    weeks = weeks_left(due=due, now=now)
+    if not total or weeks is None or weeks <= 0 or passed * 10_000 >= target_bp * total:
+        return None
+    return (target_bp / 10_000 - passed / total) / weeks
+
+
+PROJECTION_DAYS = 30
+
+
+def projection(
+    *, fit: Fit | None, eta_at: datetime | None, last_at: datetime | None
+) -> dict | None:
+    """Return the dashed trend line ``{"x0", "y0", "x1", "y1"}`` from the last point.
+
+    The line ends at the ETA when there is one after ``last_at``; otherwise it runs
+    PROJECTION_DAYS past the last point so the direction still shows. Rates are
+    clamped to 0..1. None without a fit or a last point.
+    """
+    if fit is None or last_at is None:
+        return None
+    end = eta_at if eta_at and eta_at > last_at else last_at + timedelta(days=PROJECTION_DAYS)
+
+    def clamped(when: datetime) -> float:
+        return max(0.0, min(1.0, fit.rate_at(when)))
+
+    return {"x0": last_at, "y0": clamped(last_at), "x1": end, "y1": clamped(end)}

@@ -6,8 +6,7 @@ describe them for the OpenAPI document (and render the runs list).
 
 from rest_framework import serializers
 
-from dashboard.models import RunStats
-from dashboard.trends import iso
+from dashboard.analytics.trends import iso
 
 
 class SummaryQuerySerializer(serializers.Serializer):
@@ -106,9 +105,9 @@ class SummarySerializer(FiguresSerializer):
 
 
 class RunItemSerializer(serializers.Serializer):
-    """One run of the runs list, from its rollup."""
+    """One run of the runs list, from its rollup (a ``RunStats`` with its run)."""
 
-    def to_representation(self, stats: RunStats) -> dict:
+    def to_representation(self, stats) -> dict:
         run = stats.run
         return {
             "run": run.key,
