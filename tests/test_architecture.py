@@ -20,6 +20,7 @@ PURE = (
     "ingest.junit",
     "ingest.decompress",
     "ingest.identity",
+    "ingest.percent",
     "dashboard.analytics",
 )
 PURE_THIRD_PARTY = frozenset({"lxml", "junitparser"})

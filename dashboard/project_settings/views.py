@@ -15,9 +15,9 @@ from dashboard.project_settings.forms import (
     CategoryTargetFormSet,
     GeneralForm,
     TokenCreateForm,
-    bp_to_percent,
 )
 from ingest.models import ApiToken, Category, Upload
+from ingest.percent import bp_to_percent
 from ingest.services.tokens import token_create, token_revoke
 from ingest.sweeper import upload_retry
 
