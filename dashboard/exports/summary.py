@@ -4,8 +4,8 @@
 selectors as the pages and the API: ``run_pair_summary_get`` for the figures of each
 scope (from the two runs' rollups, by ``analytics.figures.scope_figures``, so the
 head's pass rate, tests needed, target and progress are those of the summary API),
-``runs_compare`` for what changed (fixed, regressed, added, removed...) and
-``project_summary_get`` for the trend of the default branch. Default runs: the
+``runs_compare`` for what changed (fixed, regressed, added, removed...); the trend is
+the default branch's, as in ``project_summary_get``. Default runs: the
 baseline and the latest complete run of the default branch. Rates are fractions 0..1,
 changes in percentage points, timestamps ISO 8601 UTC. The exports (Markdown, CSV,
 XLSX, JSON, report page) only format this dict.
@@ -19,7 +19,7 @@ from dashboard.analytics.compare import FIGURES
 from dashboard.analytics.trends import iso
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.runs import compare_default_runs
-from dashboard.selectors.summary import project_summary_get, run_pair_summary_get
+from dashboard.selectors.summary import latest_stats_get, run_pair_summary_get
 from ingest.models import Category, Project, Run
 
 REST_NAMES = frozenset({"Other", Category.UNCATEGORIZED})
@@ -93,11 +93,16 @@ def _group(name: str, categories: list[dict]) -> dict:
 
 
 def status_summary_get(
-    *, project: Project, base_run: Run | None = None, head_run: Run | None = None
+    *,
+    project: Project,
+    base_run: Run | None = None,
+    head_run: Run | None = None,
+    changes_limit: int = CHANGES_LIMIT,
 ) -> dict:
     """Return the status summary of ``head_run`` against ``base_run`` (see the module doc).
 
-    Raise NoRuns when a run is not given and the project has no complete run for it.
+    ``changes`` lists at most ``changes_limit`` changed tests (``changes_total`` counts
+    them all). Raise NoRuns when a run is not given and the project has no complete run for it.
     """
     if base_run is None or head_run is None:
         default_base, default_head = compare_default_runs(project=project)
@@ -106,7 +111,7 @@ def status_summary_get(
     if base_run is None or head_run is None:
         raise NoRuns("The project has no complete run on its default branch yet.")
     compare = runs_compare(
-        project=project, base_run=base_run, head_run=head_run, limit=CHANGES_LIMIT
+        project=project, base_run=base_run, head_run=head_run, limit=changes_limit
     )
     figures = run_pair_summary_get(
         project=project, base_run_id=base_run.pk, head_run_id=head_run.pk
@@ -123,8 +128,8 @@ def status_summary_get(
     ]
     listed = [c for c in categories if c["listed"]]
     rest = [c for c in categories if not c["listed"]]
-    trend = project_summary_get(project=project)
-    latest = trend["run"]["key"] if trend["run"] else None
+    latest_stats = latest_stats_get(project=project)
+    latest = latest_stats.run.key if latest_stats else None
     return {
         "project": {"slug": project.slug, "name": project.name, "is_public": project.is_public},
         "target": figures["target"],
@@ -139,12 +144,12 @@ def status_summary_get(
         },
         # The trend is the default branch's, up to its latest complete run.
         "trend": {
-            "branch": trend["branch"],
+            "branch": project.default_branch,
             "latest_run": latest,
-            "head_is_latest": latest == head_run.key and head_run.branch == trend["branch"],
-            "per_week": trend["trend_per_week"],
-            "eta": trend["eta"],
-            "on_track": trend["on_track"],
+            "head_is_latest": latest == head_run.key and head_run.branch == project.default_branch,
+            "per_week": figures["trend_per_week"],
+            "eta": figures["eta"],
+            "on_track": figures["on_track"],
         },
         "identity_holds": compare["identity_holds"],
         "changes": compare["changes"],

@@ -19,6 +19,10 @@ from dashboard.selectors.runs import run_get
 from dashboard.selectors.series import pass_rate_series_get
 from ingest.models import Project, Run
 
+# Changed tests listed on the report (the files carry them all) and points per chart
+# series, as on the overview.
+REPORT_CHANGES = 200
+CHART_POINTS = 300
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -31,12 +35,12 @@ def _run(project: Project, key: str | None) -> Run | None:
     return run
 
 
-def _summary(request, slug: str) -> tuple[Project, dict]:
+def _summary(request, slug: str, **limits) -> tuple[Project, dict]:
     project = project_get_visible(slug=slug, user=request.user)
     base = _run(project, request.GET.get("base"))
     head = _run(project, request.GET.get("head"))
     try:
-        return project, status_summary_get(project=project, base_run=base, head_run=head)
+        return project, status_summary_get(project=project, base_run=base, head_run=head, **limits)
     except NoRuns as exc:
         raise Http404(str(exc)) from None
 
@@ -63,9 +67,11 @@ def summary_export(request, slug: str, fmt: str):
 
 def report(request, slug: str):
     """Show the print-ready status report (charts, figures, changed tests)."""
-    project, summary = _summary(request, slug)
+    project, summary = _summary(request, slug, changes_limit=REPORT_CHANGES)
     o = summary["overall"]
-    series = pass_rate_series_get(project=project, branch=project.default_branch)
+    series = pass_rate_series_get(
+        project=project, branch=project.default_branch, max_points=CHART_POINTS
+    )
     trend_figure = None
     if series:
         trend_figure = charts.pass_rate_figure(series=series, target=summary["target"], height=340)
@@ -103,6 +109,6 @@ def report(request, slug: str):
             "query": {"base": base_q, "head": head_q},
             "trend_figure": trend_figure,
             "waterfall": waterfall,
-            "changes": summary["changes"][:200],
+            "changes": summary["changes"],
         },
     )

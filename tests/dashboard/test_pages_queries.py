@@ -84,11 +84,11 @@ TEST_QUERIES = 5
 #  2-3. default runs: the baseline's and the latest run's rollups (+ run)
 #  4-7. comparison: both runs' results, category names, the changed tests shown
 #  8-10. figures of the two runs: their rollups, their category rollups, the trends
-# 11-14. the trend of the default branch: the summary (latest, baseline, category
-#        rollups, trends)
-# 15-16. the chart: downsampled overall points, their category points
-# 17. navigation: projects the user may see
-REPORT_QUERIES = 17
+#        of the default branch
+# 11. the latest complete default-branch run (is the head the latest?)
+# 12-13. the chart: downsampled overall points, their category points
+# 14. navigation: projects the user may see
+REPORT_QUERIES = 14
 
 # Signed-in staff (2 more queries on every page: the session and the user):
 SESSION = 2
