@@ -75,6 +75,10 @@ class FiguresSerializer(serializers.Serializer):
         allow_null=True, help_text="(rate - baseline rate) / (target - baseline rate), 0..1."
     )
     progress_note = serializers.CharField(help_text="Why progress is capped or null.")
+    not_passing = serializers.IntegerField(help_text="total - passed.")
+    change = serializers.FloatField(
+        allow_null=True, help_text="Pass rate minus the baseline's pass rate (fraction)."
+    )
     trend_per_week = serializers.FloatField(
         allow_null=True, help_text="Theil-Sen slope, pass-rate fraction per week."
     )
@@ -87,6 +91,7 @@ class FiguresSerializer(serializers.Serializer):
 
 class CategoryFiguresSerializer(FiguresSerializer):
     name = serializers.CharField()
+    category_id = serializers.IntegerField()
 
 
 class RunRefSerializer(serializers.Serializer):

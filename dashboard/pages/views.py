@@ -12,17 +12,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from dashboard.access import project_can_admin, project_get_visible, project_list_visible
-from dashboard.analytics.targets import effective_target_bp
+from dashboard.analytics.targets import BP, effective_target_bp, pass_rate
 from dashboard.pages import charts
 from dashboard.pages.filters import filters_get
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
-from dashboard.selectors.tests import failing_tests_list, slowest_results_list, test_history_get
-from ingest.models import Category, Run, Test
+from dashboard.selectors.tests import (
+    failing_tests_list,
+    slowest_results_list,
+    test_get,
+    test_history_get,
+)
 
 SPARK_POINTS = 30
 # Points per chart series: a 1,240 px wide chart cannot show more, and fetching,
@@ -53,7 +57,8 @@ def _headline(*, project, branch: str | None = None) -> dict | None:
 
 
 def _spark(points: list[dict]) -> list[float]:
-    return [p["passed"] / p["total"] for p in points[-SPARK_POINTS:] if p["total"]]
+    rates = (pass_rate(passed=p["passed"], total=p["total"]) for p in points[-SPARK_POINTS:])
+    return [rate for rate in rates if rate is not None]
 
 
 def project_list(request):
@@ -91,9 +96,8 @@ def project_overview(request, slug: str):
     projection = series.trend_projection_get(project=project, branch=f["branch"], last_at=last_at)
     figure = None
     if lines:
-        figure = charts.pass_rate_figure(
-            series=lines, target=project.target_bp / 10_000, projection=projection
-        )
+        target = headline["target"] if headline else project.target_bp / BP
+        figure = charts.pass_rate_figure(series=lines, target=target, projection=projection)
     sparks = {s["category_id"]: _spark(s["points"]) for s in lines[1:]}
     categories = [
         {**c, "spark": sparks.get(c["category_id"], [])}
@@ -119,19 +123,12 @@ def project_overview(request, slug: str):
     )
 
 
-def _category_get(project, category: str) -> Category:
-    found = Category.objects.filter(project=project, name=category).first()
-    if found is None and category.isdigit():
-        found = Category.objects.filter(project=project, pk=int(category)).first()
-    if found is None:
-        raise Http404("No such category.")
-    return found
-
-
 def category_detail(request, slug: str, category: str):
     """Show one category: its figures, chart, failing tests, regressions, flaky and slow tests."""
     project = project_get_visible(slug=slug, user=request.user)
-    category = _category_get(project, category)
+    category = runs.category_get(project=project, name_or_id=category)
+    if category is None:
+        raise Http404("No such category.")
     f = filters_get(request, project)
     headline = _headline(project=project, branch=f["branch"])
     figures = next(
@@ -141,8 +138,7 @@ def category_detail(request, slug: str, category: str):
     target = (
         figures["target"]
         if figures
-        else effective_target_bp(project_bp=project.target_bp, category_bp=category.target_bp)
-        / 10_000
+        else effective_target_bp(project_bp=project.target_bp, category_bp=category.target_bp) / BP
     )
     mine = series.pass_rate_series_get(
         project=project,
@@ -177,7 +173,9 @@ def category_detail(request, slug: str, category: str):
 def run_detail(request, slug: str, key: str):
     """Show one run: counts, changes vs the previous complete run, flags and parts."""
     project = project_get_visible(slug=slug, user=request.user)
-    run = get_object_or_404(Run, project=project, key=key)
+    run = runs.run_get(project=project, key=key)
+    if run is None:
+        raise Http404("No such run.")
     detail = runs.run_detail_get(project=project, run=run, changes_limit=CHANGES_SHOWN)
     return render(request, "dashboard/run.html", {"project": project, "run": run, **detail})
 
@@ -185,7 +183,9 @@ def run_detail(request, slug: str, key: str):
 def test_detail(request, slug: str, test_id: int):
     """Show one test on a branch: outcome history, flake rate, durations, last failure."""
     project = project_get_visible(slug=slug, user=request.user)
-    test = get_object_or_404(Test, project=project, pk=test_id)
+    test = test_get(project=project, test_id=test_id)
+    if test is None:
+        raise Http404("No such test.")
     f = filters_get(request, project)
     history = test_history_get(project=project, test=test, branch=f["branch"])
     results = history["results"]

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from dashboard.models import RunCategoryStats, RunStats
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.summary import baseline_stats_get, latest_stats_get
-from ingest.models import Project, Run
+from ingest.models import Category, Project, Run
 
 
 def run_list(
@@ -85,6 +85,14 @@ def run_get(*, project: Project, key: str | None) -> Run | None:
     if not key:
         return None
     return Run.objects.filter(project=project, key=key).first()
+
+
+def category_get(*, project: Project, name_or_id: str) -> Category | None:
+    """Return the project's category by name, else by id when ``name_or_id`` is digits."""
+    found = Category.objects.filter(project=project, name=name_or_id).first()
+    if found is None and name_or_id.isdigit():
+        found = Category.objects.filter(project=project, pk=int(name_or_id)).first()
+    return found
 
 
 def branch_list(*, project: Project, limit: int = 50) -> list[str]:

@@ -23,6 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Greatest, RowNumber
 
+from dashboard.analytics.targets import pass_rate
 from dashboard.analytics.trends import Fit, projection
 from dashboard.models import RunCategoryStats, RunStats, Trend
 from ingest.models import Project
@@ -126,7 +127,7 @@ def sparklines_get(*, projects: list[Project], max_points: int = 30) -> dict[int
         .values_list("project_id", "passed", "total")
     ):
         if total:
-            sparks[project_id].append(passed / total)
+            sparks[project_id].append(pass_rate(passed=passed, total=total))
     return sparks
 
 

@@ -28,6 +28,14 @@ def _failing_since(stats: TestStats | None, now) -> dict | None:
     )
 
 
+def test_get(*, project: Project, test_id: int) -> Test | None:
+    """Return the project's test ``test_id``, or None."""
+    return Test.objects.filter(project=project, pk=test_id).first()
+
+
+test_get.__test__ = False  # not a pytest test, despite its name
+
+
 def test_history_get(*, project: Project, test: Test, branch: str, limit: int = 200) -> dict:
     """Return a test's latest ``limit`` results on ``branch`` (oldest first) and its stats.
 
