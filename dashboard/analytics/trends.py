@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
+from dashboard.analytics.targets import BP, target_reached, tests_needed
+
 DAY = 86_400.0
 # Above this many pairs the slope is the median of a deterministic random sample of
 # pairs (seeded by the input size), which keeps 10,000 points well under a second; the
@@ -142,9 +144,11 @@ def rate_needed_per_week(
     target is already reached.
     """
     weeks = weeks_left(due=due, now=now)
-    if not total or weeks is None or weeks <= 0 or passed * 10_000 >= target_bp * total:
+    if not total or weeks is None or weeks <= 0:
         return None
-    return (target_bp / 10_000 - passed / total) / weeks
+    if target_reached(target_bp=target_bp, passed=passed, total=total):
+        return None
+    return (target_bp / BP - passed / total) / weeks
 
 
 PROJECTION_DAYS = 30
@@ -167,3 +171,36 @@ def projection(
         return max(0.0, min(1.0, fit.rate_at(when)))
 
     return {"x0": last_at, "y0": clamped(last_at), "x1": end, "y1": clamped(end)}
+
+
+def trend_figures(
+    *, points: list[tuple[datetime, int, int]], target_bp: int, due: date | None, now: datetime
+) -> dict:
+    """Return a scope's trend figures from (started_at, passed, total) points in time order.
+
+    Keys (the Trend row's fields): n_points, slope_per_day, intercept, anchor_at,
+    target_bp, target_reached, eta, on_track, needed_per_week (tests),
+    rate_needed_per_week (fraction), computed_at. Reached and needed refer to the
+    latest point; the fit skips points without results.
+    """
+    fit = theil_sen([(t, p / n) for t, p, n in points if n])
+    latest = points[-1] if points else None
+    passed, total = (latest[1], latest[2]) if latest else (0, 0)
+    reached = bool(latest) and target_reached(target_bp=target_bp, passed=passed, total=total)
+    needed = tests_needed(target_bp=target_bp, passed=passed, total=total) if latest else 0
+    eta_at = None if reached else eta(fit=fit, target=target_bp / BP, now=now)
+    return {
+        "n_points": len(points),
+        "slope_per_day": fit.slope_per_day if fit else None,
+        "intercept": fit.intercept if fit else None,
+        "anchor_at": fit.anchor_at if fit else None,
+        "target_bp": target_bp,
+        "target_reached": reached,
+        "eta": eta_at,
+        "on_track": on_track(reached=reached, eta_at=eta_at, due=due, fit=fit),
+        "needed_per_week": needed_per_week(needed=needed, due=due, now=now),
+        "rate_needed_per_week": rate_needed_per_week(
+            target_bp=target_bp, passed=passed, total=total, due=due, now=now
+        ),
+        "computed_at": now,
+    }

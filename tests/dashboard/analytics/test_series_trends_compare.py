@@ -2,10 +2,12 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from dashboard.analytics.compare import identity_holds, results_compare
 from dashboard.analytics.outcomes import FAILED, PASSED, SKIPPED
 from dashboard.analytics.series import downsample
-from dashboard.analytics.trends import Fit, projection, rate_needed_per_week
+from dashboard.analytics.trends import Fit, projection, rate_needed_per_week, trend_figures
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -69,3 +71,24 @@ def test_compare_identity_holds_overall_and_per_category_with_moves():
     assert result["categories"][20]["moved_in"] == 1 and result["categories"][10]["moved_out"] == 1
     broken = {**overall, "fixed": overall["fixed"] + 1}
     assert not identity_holds(broken)
+
+
+def test_trend_figures_of_a_climbing_scope():
+    points = [(T0 + timedelta(days=i), 70 + 2 * i, 100) for i in range(5)]  # +2 points a day
+    now = T0 + timedelta(days=4)
+    figures = trend_figures(points=points, target_bp=9000, due=date(2026, 3, 31), now=now)
+    assert figures["n_points"] == 5 and figures["target_reached"] is False
+    assert figures["slope_per_day"] == pytest.approx(0.02)
+    eta_days = (figures["eta"] - now).total_seconds() / 86_400
+    assert eta_days == pytest.approx(6)  # 78% -> 90% at 2 points a day
+    assert figures["on_track"] is True
+    weeks = (datetime(2026, 4, 1, tzinfo=UTC) - now).days / 7
+    assert figures["rate_needed_per_week"] == pytest.approx((0.9 - 0.78) / weeks)
+    assert figures["needed_per_week"] > 0
+
+
+def test_trend_figures_of_a_reached_or_empty_scope():
+    reached = trend_figures(points=[(T0, 95, 100)], target_bp=9000, due=None, now=T0)
+    assert (reached["target_reached"], reached["eta"], reached["on_track"]) == (True, None, True)
+    empty = trend_figures(points=[], target_bp=9000, due=None, now=T0)
+    assert (empty["n_points"], empty["slope_per_day"], empty["on_track"]) == (0, None, False)
