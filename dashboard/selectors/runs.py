@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from dashboard.analytics.targets import pass_rate
 from dashboard.models import RunCategoryStats, RunStats
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.summary import baseline_stats_get, latest_stats_get
@@ -48,19 +49,31 @@ def previous_complete_run(*, run: Run) -> Run | None:
 
 
 def run_detail_get(*, project: Project, run: Run, changes_limit: int = 50) -> dict:
-    """Return a run's rollup, per-category rollups, uploads and changes.
+    """Return a run's rollup and pass rate, per-category figures, uploads and changes.
 
     ``diff`` compares with the previous complete run on the branch (None for the first
     run): its ``regressed`` and ``fixed`` figures are the run's regressions and fixes.
     """
     previous = previous_complete_run(run=run)
+    stats = RunStats.objects.filter(run=run).first()
     return {
-        "stats": RunStats.objects.filter(run=run).first(),
-        "per_category": list(
-            RunCategoryStats.objects.filter(run=run)
+        "stats": stats,
+        "pass_rate": pass_rate(passed=stats.passed, total=stats.total) if stats else None,
+        "per_category": [
+            {
+                "name": row.category.name,
+                "passed": row.passed,
+                "total": row.total,
+                "pass_rate": pass_rate(passed=row.passed, total=row.total),
+                "failed": row.failed,
+                "error": row.error,
+                "skipped": row.skipped,
+                "flaky": row.flaky,
+            }
+            for row in RunCategoryStats.objects.filter(run=run)
             .select_related("category")
             .order_by("category__name")
-        ),
+        ],
         "previous": previous,
         "diff": runs_compare(project=project, base_run=previous, head_run=run, limit=changes_limit)
         if previous

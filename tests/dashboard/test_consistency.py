@@ -2,10 +2,11 @@
 
 For the demo (loaded through the real ingest path) and for a generated project with
 categories, per-category targets (one of them 0 %), skips, flaky tests and a flagged
-latest run, this renders the overview, every category page, the summary and runs
-APIs, the JSON/Markdown/CSV/XLSX exports and the report page, reads each shared figure
-from each (HTML through its ``data-figures`` attributes, files by parsing them) and
-asserts it equals the summary API's, at the precision the output shows.
+latest run, this renders the overview, every category page, the latest run's page,
+the summary and runs APIs, the JSON/Markdown/CSV/XLSX exports and the report page,
+reads each shared figure from each (HTML through its ``data-figures`` attributes,
+files by parsing them) and asserts it equals the summary API's, at the precision the
+output shows.
 """
 
 import csv
@@ -286,6 +287,19 @@ def check_project(client, project: Project) -> dict:
     report[OVERALL].setdefault("flag_reasons", [])
     assert set(report) == {OVERALL, *categories}
     assert_same("report", report, expected)
+
+    # The latest run's page: its counts, per-category counts and flags.
+    run_page = page_figures(
+        _get(client, f"/p/{slug}/runs/{summary['run']['key']}/").content.decode()
+    )
+    assert set(run_page) == {OVERALL, *categories}
+    run_flags = {
+        "incomplete": run_page[OVERALL].pop("flag_incomplete", False),
+        "denominator": run_page[OVERALL].pop("flag_denominator", False),
+    }
+    assert run_flags == expected[OVERALL]["flags"]
+    run_page[OVERALL].setdefault("flag_reasons", [])
+    assert_same("run page", run_page, expected)
 
     # The runs API: the latest complete default-branch run, with its flags.
     runs = _get(client, f"/api/v1/projects/{slug}/runs?branch={summary['branch']}").json()

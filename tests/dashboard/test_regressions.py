@@ -60,7 +60,8 @@ def test_regressions_and_fixes_against_previous_complete_run(history):
     assert changes == {"new_failure": "regressed", "healed": "fixed", "broke": "newly_skipped"}
     assert (detail["diff"]["overall"]["regressed"], detail["diff"]["overall"]["fixed"]) == (1, 1)
     assert (detail["stats"].total, detail["stats"].passed) == (4, 2)
-    assert [c.category.name for c in detail["per_category"]] == ["A"]
+    assert [(c["name"], c["passed"], c["total"]) for c in detail["per_category"]] == [("A", 2, 4)]
+    assert detail["pass_rate"] == 0.5
     first = run_detail_get(project=project, run=runs[0])
     assert first["previous"] is None and first["diff"] is None
 
