@@ -63,7 +63,7 @@ def _spark(points: list[dict]) -> list[float]:
 
 def project_list(request):
     """List the projects the user may see, with rate, change, status and a sparkline."""
-    visible = project_list_visible(user=request.user).select_related("baseline_run")
+    visible = project_list_visible(user=request.user)
     headlines = summary.projects_headline_list(projects=visible)
     projects = [project for project, _ in headlines]
     sparks = series.sparklines_get(projects=projects, max_points=SPARK_POINTS)
