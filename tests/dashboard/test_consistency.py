@@ -119,6 +119,12 @@ def read_markdown(text: str, *, head: str) -> dict:
         "target_reached": line("Target reached") == "yes",
         "flag_reasons": re.findall(rf"^  - run {re.escape(head)} \([^)]*\): (.*)$", text, re.M),
     }
+    trend = re.search(r"^- \*\*Trend \([^)]*\):\*\* (.*)$", text, re.M).group(1)
+    per_week = re.match(r"([+-]?\d+\.\d|0\.0) points/week", trend)
+    if per_week:  # "+0.8 points/week; ETA 2026-04-02" or "...; not on track"
+        overall["trend_per_week"] = per_week.group(1)
+        eta = re.search(r"ETA (\d{4}-\d\d-\d\d)", trend)
+        overall["eta"] = eta.group(1) if eta else None
     scopes = {OVERALL: overall}
     table = text.split("## Categories", 1)[1].split("\n## ", 1)[0]
     for row in re.findall(r"^\| (.+) \|$", table, re.M)[1:]:  # after the header
@@ -251,7 +257,12 @@ def assert_same(source: str, shown: dict, expected: dict, *, text: bool = False,
         want = expected[scope]
         for name, value in figures.items():
             target = want[name]
-            if text and name in ("pass_rate", "target"):
+            if text and name == "trend_per_week":
+                text_value = f"{100 * target:+.1f}"
+                target = "0.0" if text_value in ("+0.0", "-0.0") else text_value
+            elif text and name == "eta":
+                target = target[:10] if target else None
+            elif text and name in ("pass_rate", "target"):
                 target = pct(target)
             elif text and name == "progress":
                 target = "n/a" if target is None else f"{100 * target:.0f}%"
@@ -325,6 +336,7 @@ def check_project(client, project: Project) -> dict:
         _get(client, f"/p/{slug}/export/summary.md").content.decode(), head=summary["run"]["key"]
     )
     assert set(markdown) == {OVERALL, *categories}
+    assert "trend_per_week" in markdown[OVERALL]  # neither project has reached its target
     assert_same("Markdown export", markdown, expected, text=True)
     table = read_csv(_get(client, f"/p/{slug}/export/summary.csv").content.decode())
     assert set(table) == {OVERALL, *categories}
