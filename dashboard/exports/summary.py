@@ -104,8 +104,10 @@ def status_summary_get(
     ``changes`` lists at most ``changes_limit`` changed tests (``changes_total`` counts
     them all). Raise NoRuns when a run is not given and the project has no complete run for it.
     """
+    latest = None
     if base_run is None or head_run is None:
         default_base, default_head = compare_default_runs(project=project)
+        latest = default_head.key if default_head else None
         base_run = base_run or default_base
         head_run = head_run or default_head
     if base_run is None or head_run is None:
@@ -128,8 +130,9 @@ def status_summary_get(
     ]
     listed = [c for c in categories if c["listed"]]
     rest = [c for c in categories if not c["listed"]]
-    latest_stats = latest_stats_get(project=project)
-    latest = latest_stats.run.key if latest_stats else None
+    if latest is None:
+        latest_stats = latest_stats_get(project=project)
+        latest = latest_stats.run.key if latest_stats else None
     return {
         "project": {"slug": project.slug, "name": project.name, "is_public": project.is_public},
         "target": figures["target"],

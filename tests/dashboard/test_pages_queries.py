@@ -85,10 +85,11 @@ TEST_QUERIES = 5
 #  4-7. comparison: both runs' results, category names, the changed tests shown
 #  8-10. figures of the two runs: their rollups, their category rollups, the trends
 #        of the default branch
-# 11. the latest complete default-branch run (is the head the latest?)
-# 12-13. the chart: downsampled overall points, their category points
-# 14. navigation: projects the user may see
-REPORT_QUERIES = 14
+# 11-12. the chart: downsampled overall points, their category points
+# 13. navigation: projects the user may see
+# (With ?head=, one more: the latest complete default-branch run, to say whether the
+# head is the latest.)
+REPORT_QUERIES = 13
 
 # Signed-in staff (2 more queries on every page: the session and the user):
 SESSION = 2
