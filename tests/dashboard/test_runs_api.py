@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from dashboard.analytics.series import downsample
-from dashboard.selectors.series import pass_rate_series_get
+from dashboard.selectors.series import pass_rate_series_get, sparklines_get
 from ingest.services.tokens import token_create
 from tests.dashboard.analytics_data import category_results, make_run
 from tests.factories import ProjectFactory
@@ -117,3 +117,20 @@ def test_series_in_the_database_follows_the_one_downsampling_rule(n_runs, max_po
     assert [p["run"] for p in series[0]["points"]] == downsample(every, max_points)
     assert [p["run"] for p in series[1]["points"]] == downsample(every, max_points)
     assert len(series[0]["points"]) <= max(max_points, 2)
+
+
+def test_sparklines_of_many_projects_follow_each_projects_series():
+    projects = []
+    for p, n_runs in enumerate((3, 40)):
+        project = ProjectFactory(default_branch="main" if p else "trunk")
+        for i in range(n_runs):
+            make_run(project, f"r{i}", at(i), category_results({"A": (i % 9, 10)}))
+        make_run(project, "other-branch", at(1), category_results({"A": (0, 10)}), branch="x")
+        projects.append(project)
+    sparks = sparklines_get(projects=projects, max_points=7)
+    for project in projects:
+        points = pass_rate_series_get(
+            project=project, branch=project.default_branch, max_points=7, with_categories=False
+        )[0]["points"]
+        assert sparks[project.pk] == [p["passed"] / p["total"] for p in points]
+    assert len(sparks[projects[0].pk]) == 3 and len(sparks[projects[1].pk]) == 7
