@@ -133,7 +133,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from dashboard import trends
+    from dashboard.analytics import trends
     from dashboard.services import trend_refresh
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

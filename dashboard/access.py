@@ -31,3 +31,14 @@ def project_get_visible(*, slug: str, user) -> Project:
     if project is None:
         raise Http404("No such project.")
     return project
+
+
+def project_can_admin(*, user, project: Project) -> bool:
+    """Return whether `user` may change the project's settings (no query when anonymous)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    return Membership.objects.filter(
+        project=project, user=user, role=Membership.Role.ADMIN
+    ).exists()

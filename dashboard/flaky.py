@@ -10,8 +10,7 @@ the last PASSLINE_FLAKY_WINDOW_DAYS days (default: the trend window).
 - ``run_test_stats_update(run_id=)`` (service, after each completed run): fold one
   run's results into TestStats without reading the history (the hourly rebuild then
   drops results that left the window).
-- ``flaky_tests_list(project=, category=None, limit=50)`` (selector): from TestStats.
-- ``run_flaky_tests_list(run=, limit=200)`` (selector): flaky results of one run.
+The read side is ``dashboard.selectors.flaky``.
 """
 
 from datetime import datetime, timedelta
@@ -20,13 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.analytics.outcomes import is_passing
 from dashboard.models import TestStats
-from ingest.models import Category, Project, Result, Run
-
-
-def is_passing(*, outcome: int, flaky: bool, flaky_counts_as_pass: bool) -> bool:
-    """Return True when a result counts as passed under the project's flaky setting."""
-    return outcome == Result.Outcome.PASSED and (flaky_counts_as_pass or not flaky)
+from ingest.models import Project, Result, Run
 
 
 def flaky_window_days() -> int:
@@ -154,53 +149,6 @@ def run_test_stats_update(*, run_id: int) -> int:
             batch_size=2000,
         )
     return len(to_create) + len(to_update)
-
-
-def flaky_tests_list(
-    *, project: Project, category: Category | None = None, limit: int = 50
-) -> list[dict]:
-    """Return the project's flaky tests (flake rate > 0), most flaky first.
-
-    Each item: test_id, name, classname, category (name or None), flaky_runs,
-    window_runs, flake_rate (fraction), last_outcome (Result.Outcome value).
-    """
-    qs = TestStats.objects.filter(project=project, flaky_runs__gt=0)
-    if category is not None:
-        qs = qs.filter(category=category)
-    qs = qs.select_related("test", "category").order_by("-flake_rate", "-flaky_runs", "test_id")
-    return [
-        {
-            "test_id": s.test_id,
-            "name": s.test.name,
-            "classname": s.test.classname,
-            "category": s.category.name if s.category else None,
-            "flaky_runs": s.flaky_runs,
-            "window_runs": s.window_runs,
-            "flake_rate": s.flake_rate,
-            "last_outcome": s.last_outcome,
-        }
-        for s in qs[:limit]
-    ]
-
-
-def run_flaky_tests_list(*, run: Run, limit: int = 200) -> list[dict]:
-    """Return the flaky results of one run: test_id, name, classname, category, outcome."""
-    qs = (
-        Result.objects.filter(run=run, flaky=True)
-        .select_related("test", "category")
-        .order_by("category__name", "test__classname", "test__name")
-    )
-    return [
-        {
-            "test_id": r.test_id,
-            "name": r.test.name,
-            "classname": r.test.classname,
-            "category": r.category.name,
-            "outcome": r.outcome,
-            "attempts": r.attempts,
-        }
-        for r in qs[:limit]
-    ]
 
 
 # Not a pytest test, despite its name, when a test module imports it.

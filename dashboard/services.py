@@ -17,12 +17,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard import trends
+from dashboard.analytics import trends
+from dashboard.analytics.targets import target_reached, tests_needed
 from dashboard.flags import run_flags_update
 from dashboard.flaky import test_stats_refresh
 from dashboard.models import RunCategoryStats, RunStats, Trend
 from dashboard.rollups import project_rollups_update, run_rollup_update
-from dashboard.targets import target_reached, tests_needed
 from ingest.models import Category, Project, Run
 
 

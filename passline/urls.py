@@ -12,9 +12,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("ingest.api_urls")),
-    path("api/v1/", include("dashboard.api_urls")),
+    path("api/v1/", include("dashboard.api.urls")),
     path("", include("passline.ops_urls")),
     path("", include("dashboard.settings_urls")),
     path("", include("dashboard.exports.urls")),
-    path("", include("dashboard.urls")),
+    path("", include("dashboard.pages.urls")),
 ]

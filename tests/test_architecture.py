@@ -20,8 +20,8 @@ PURE = (
     "ingest.junit",
     "ingest.decompress",
     "ingest.identity",
-    "dashboard.trends",
-    "dashboard.targets",
+    "ingest.percent",
+    "dashboard.analytics",
 )
 PURE_THIRD_PARTY = frozenset({"lxml", "junitparser"})
 
@@ -96,6 +96,22 @@ def test_pure_modules_import_no_django(pure):
         return top in STDLIB or top in PURE_THIRD_PARTY or is_under(target, PURE)
 
     assert violations(modules_under(pure), allowed) == []
+
+
+# Pages, the JSON API and the exports get every figure from dashboard.selectors: they
+# import no model of dashboard's and no database API.
+THIN = ("dashboard.pages", "dashboard.api", "dashboard.exports")
+
+
+@pytest.mark.parametrize("thin", THIN)
+def test_pages_api_and_exports_read_figures_only_through_selectors(thin):
+    assert modules_under(thin)
+    forbidden = ["dashboard.models", "django.db", "dashboard.rollups", "dashboard.services"]
+    if thin == "dashboard.pages":
+        # Page views look up nothing themselves: runs, tests and categories too come
+        # from selectors.
+        forbidden.append("ingest.models")
+    assert violations(modules_under(thin), lambda t: not is_under(t, forbidden)) == []
 
 
 def test_uploader_imports_only_the_standard_library():

@@ -1,8 +1,11 @@
 """Build the managers' status summary: two runs compared, with honest figures.
 
-``status_summary_get(project=, base_run=None, head_run=None) -> dict`` reads the
-analytics' selectors (``runs_compare`` for the two runs, ``project_summary_get`` for
-the trend of the default branch) and the two runs' rollup flags. Default runs: the
+``status_summary_get(project=, base_run=None, head_run=None) -> dict`` reads the same
+selectors as the pages and the API: ``run_pair_summary_get`` for the figures of each
+scope (from the two runs' rollups, by ``analytics.figures.scope_figures``, so the
+head's pass rate, tests needed, target and progress are those of the summary API),
+``runs_compare`` for what changed (fixed, regressed, added, removed...); the trend is
+the default branch's, as in ``project_summary_get``. Default runs: the
 baseline and the latest complete run of the default branch. Rates are fractions 0..1,
 changes in percentage points, timestamps ISO 8601 UTC. The exports (Markdown, CSV,
 XLSX, JSON, report page) only format this dict.
@@ -12,9 +15,11 @@ rest are the listed (service) categories, and ``sources`` splits the change in p
 tests between the two groups.
 """
 
-from dashboard import targets
-from dashboard.models import RunStats
-from dashboard.selectors import compare_default_runs, project_summary_get, runs_compare
+from dashboard.analytics.compare import FIGURES
+from dashboard.analytics.trends import iso
+from dashboard.selectors.compare import runs_compare
+from dashboard.selectors.runs import compare_default_runs
+from dashboard.selectors.summary import latest_stats_get, run_pair_summary_get
 from ingest.models import Category, Project, Run
 
 REST_NAMES = frozenset({"Other", Category.UNCATEGORIZED})
@@ -35,47 +40,41 @@ class NoRuns(Exception):
     """The project has no complete run to summarise."""
 
 
-def _rate(passed: int, total: int) -> float | None:
-    return passed / total if total else None
-
-
-def _scope(*, figures: dict, target_bp: int) -> dict:
-    """Return the summary figures of one scope from its compare figures."""
-    bp, bt = figures["base_passed"], figures["base_total"]
-    hp, ht = figures["head_passed"], figures["head_total"]
-    before, after = _rate(bp, bt), _rate(hp, ht)
-    progress = targets.progress(
-        target_bp=target_bp, passed=hp, total=ht, base_passed=bp, base_total=bt
-    )
+def _scope(*, figures: dict, changes: dict | None) -> dict:
+    """Return the export figures of one scope: rollup figures plus what changed."""
+    base = figures["baseline"] or {"passed": 0, "total": 0, "pass_rate": None}
+    change = figures["change"]
+    changes = changes or dict.fromkeys(FIGURES, 0)
     return {
-        "base_passed": bp,
-        "base_total": bt,
-        "head_passed": hp,
-        "head_total": ht,
-        "rate_before": before,
-        "rate_after": after,
-        "change_points": None if before is None or after is None else 100 * (after - before),
-        "delta_passed": hp - bp,
-        **{key: figures[key] for key in COUNT_KEYS},
-        "not_passing": ht - hp,
-        "target": target_bp / targets.BP,
-        "tests_needed": targets.tests_needed(target_bp=target_bp, passed=hp, total=ht),
-        "target_reached": targets.target_reached(target_bp=target_bp, passed=hp, total=ht),
-        "progress": progress.value,
-        "progress_note": progress.reason,
+        "base_passed": base["passed"],
+        "base_total": base["total"],
+        "head_passed": figures["passed"],
+        "head_total": figures["total"],
+        "rate_before": base["pass_rate"],
+        "rate_after": figures["pass_rate"],
+        "change_points": None if change is None else 100 * change,
+        "delta_passed": figures["passed"] - base["passed"],
+        **{key: changes[key] for key in COUNT_KEYS},
+        "not_passing": figures["not_passing"],
+        "target": figures["target"],
+        "tests_needed": figures["tests_needed"],
+        "target_reached": figures["target_reached"],
+        "progress": figures["progress"],
+        "progress_note": figures["progress_note"],
     }
 
 
-def _run_info(run: Run, stats: RunStats | None) -> dict:
+def _run_info(run: Run, flags: dict | None) -> dict:
+    flags = flags or {"reasons": [], "incomplete": False, "denominator": False}
     return {
         "run": run.key,
         "branch": run.branch,
         "commit": run.commit,
         "build_url": run.build_url,
-        "started_at": run.started_at.isoformat().replace("+00:00", "Z"),
-        "flags": list(stats.flag_reasons) if stats else [],
-        "incomplete": bool(stats and stats.flag_incomplete),
-        "denominator": bool(stats and stats.flag_denominator),
+        "started_at": iso(run.started_at),
+        "flags": list(flags["reasons"]),
+        "incomplete": flags["incomplete"],
+        "denominator": flags["denominator"],
     }
 
 
@@ -94,46 +93,52 @@ def _group(name: str, categories: list[dict]) -> dict:
 
 
 def status_summary_get(
-    *, project: Project, base_run: Run | None = None, head_run: Run | None = None
+    *,
+    project: Project,
+    base_run: Run | None = None,
+    head_run: Run | None = None,
+    changes_limit: int = CHANGES_LIMIT,
 ) -> dict:
     """Return the status summary of ``head_run`` against ``base_run`` (see the module doc).
 
-    Raise NoRuns when a run is not given and the project has no complete run for it.
+    ``changes`` lists at most ``changes_limit`` changed tests (``changes_total`` counts
+    them all). Raise NoRuns when a run is not given and the project has no complete run for it.
     """
+    latest = None
     if base_run is None or head_run is None:
         default_base, default_head = compare_default_runs(project=project)
+        latest = default_head.key if default_head else None
         base_run = base_run or default_base
         head_run = head_run or default_head
     if base_run is None or head_run is None:
         raise NoRuns("The project has no complete run on its default branch yet.")
     compare = runs_compare(
-        project=project, base_run=base_run, head_run=head_run, limit=CHANGES_LIMIT
+        project=project, base_run=base_run, head_run=head_run, limit=changes_limit
     )
-    stats = {s.run_id: s for s in RunStats.objects.filter(run_id__in=[base_run.pk, head_run.pk])}
-    category_targets = {
-        c.name: c.target_bp for c in Category.objects.filter(project=project) if c.target_bp
-    }
-    overall = _scope(figures=compare["overall"], target_bp=project.target_bp)
-    categories = []
-    for item in compare["categories"]:
-        target_bp = category_targets.get(item["name"], project.target_bp)
-        categories.append(
-            {
-                "name": item["name"],
-                "listed": item["name"] not in REST_NAMES,
-                **_scope(figures=item, target_bp=target_bp),
-            }
-        )
+    figures = run_pair_summary_get(
+        project=project, base_run_id=base_run.pk, head_run_id=head_run.pk
+    )
+    changed = {c["name"]: c for c in compare["categories"]}
+    overall = _scope(figures=figures, changes=compare["overall"])
+    categories = [
+        {
+            "name": c["name"],
+            "listed": c["name"] not in REST_NAMES,
+            **_scope(figures=c, changes=changed.get(c["name"])),
+        }
+        for c in figures["categories"]
+    ]
     listed = [c for c in categories if c["listed"]]
     rest = [c for c in categories if not c["listed"]]
-    trend = project_summary_get(project=project)
-    latest = trend["run"]["key"] if trend["run"] else None
+    if latest is None:
+        latest_stats = latest_stats_get(project=project)
+        latest = latest_stats.run.key if latest_stats else None
     return {
         "project": {"slug": project.slug, "name": project.name, "is_public": project.is_public},
-        "target": project.target_bp / targets.BP,
-        "target_due": project.target_due.isoformat() if project.target_due else None,
-        "base": _run_info(base_run, stats.get(base_run.pk)),
-        "head": _run_info(head_run, stats.get(head_run.pk)),
+        "target": figures["target"],
+        "target_due": figures["target_due"],
+        "base": _run_info(base_run, figures["base_flags"]),
+        "head": _run_info(head_run, figures["flags"]),
         "overall": overall,
         "categories": categories,
         "sources": {
@@ -142,12 +147,12 @@ def status_summary_get(
         },
         # The trend is the default branch's, up to its latest complete run.
         "trend": {
-            "branch": trend["branch"],
+            "branch": project.default_branch,
             "latest_run": latest,
-            "head_is_latest": latest == head_run.key and head_run.branch == trend["branch"],
-            "per_week": trend["trend_per_week"],
-            "eta": trend["eta"],
-            "on_track": trend["on_track"],
+            "head_is_latest": latest == head_run.key and head_run.branch == project.default_branch,
+            "per_week": figures["trend_per_week"],
+            "eta": figures["eta"],
+            "on_track": figures["on_track"],
         },
         "identity_holds": compare["identity_holds"],
         "changes": compare["changes"],

@@ -8,33 +8,39 @@ either defaults to the baseline / latest complete default-branch run.
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from dashboard import charts, page_selectors
 from dashboard.access import project_get_visible
 from dashboard.exports.csv_export import summary_csv
 from dashboard.exports.markdown import summary_markdown
 from dashboard.exports.summary import NoRuns, status_summary_get
 from dashboard.exports.text import pct, signed
 from dashboard.exports.xlsx import summary_xlsx
+from dashboard.pages import charts
+from dashboard.selectors.runs import run_get
+from dashboard.selectors.series import pass_rate_series_get
 from ingest.models import Project, Run
 
+# Changed tests listed on the report (the files carry them all) and points per chart
+# series, as on the overview.
+REPORT_CHANGES = 200
+CHART_POINTS = 300
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _run(project: Project, key: str | None) -> Run | None:
     if not key:
         return None
-    run = Run.objects.filter(project=project, key=key).first()
+    run = run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
     return run
 
 
-def _summary(request, slug: str) -> tuple[Project, dict]:
+def _summary(request, slug: str, **limits) -> tuple[Project, dict]:
     project = project_get_visible(slug=slug, user=request.user)
     base = _run(project, request.GET.get("base"))
     head = _run(project, request.GET.get("head"))
     try:
-        return project, status_summary_get(project=project, base_run=base, head_run=head)
+        return project, status_summary_get(project=project, base_run=base, head_run=head, **limits)
     except NoRuns as exc:
         raise Http404(str(exc)) from None
 
@@ -61,9 +67,11 @@ def summary_export(request, slug: str, fmt: str):
 
 def report(request, slug: str):
     """Show the print-ready status report (charts, figures, changed tests)."""
-    project, summary = _summary(request, slug)
+    project, summary = _summary(request, slug, changes_limit=REPORT_CHANGES)
     o = summary["overall"]
-    series = page_selectors.pass_rate_series_get(project=project, branch=project.default_branch)
+    series = pass_rate_series_get(
+        project=project, branch=project.default_branch, max_points=CHART_POINTS
+    )
     trend_figure = None
     if series:
         trend_figure = charts.pass_rate_figure(series=series, target=summary["target"], height=340)
@@ -101,6 +109,6 @@ def report(request, slug: str):
             "query": {"base": base_q, "head": head_q},
             "trend_figure": trend_figure,
             "waterfall": waterfall,
-            "changes": summary["changes"][:200],
+            "changes": summary["changes"],
         },
     )

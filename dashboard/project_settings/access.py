@@ -2,8 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 
-from dashboard.access import project_get_visible
-from ingest.models import Membership, Project
+from dashboard.access import project_can_admin, project_get_visible
+from ingest.models import Project
 
 
 def project_get_admin(*, slug: str, user) -> Project:
@@ -14,10 +14,6 @@ def project_get_admin(*, slug: str, user) -> Project:
     not an admin. The caller ensures `user` is signed in.
     """
     project = project_get_visible(slug=slug, user=user)
-    if user.is_staff:
-        return project
-    if not Membership.objects.filter(
-        project=project, user=user, role=Membership.Role.ADMIN
-    ).exists():
+    if not project_can_admin(user=user, project=project):
         raise PermissionDenied("Only the project's admins can change its settings.")
     return project

@@ -8,18 +8,9 @@ from django.utils import timezone
 
 from dashboard.project_settings.patterns import PatternError, pattern_check
 from ingest.models import ApiToken, Category, CategoryRule, Project, Run
+from ingest.percent import bp_to_percent
 
 PERCENT_HELP = "Percent with up to 2 decimals, e.g. 92.5 (stored exactly)."
-
-
-def percent_to_bp(value: Decimal | None) -> int | None:
-    """Convert a percent (Decimal, at most 2 decimals) to basis points exactly."""
-    return None if value is None else int(value * 100)
-
-
-def bp_to_percent(value: int | None) -> Decimal | None:
-    """Convert basis points to a percent Decimal with 2 decimals (9050 -> 90.50)."""
-    return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
 def percent_field(*, required: bool) -> forms.DecimalField:

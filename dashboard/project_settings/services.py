@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from dashboard.project_settings.forms import percent_to_bp
 from ingest.models import Category, Project, Run, Upload
+from ingest.percent import percent_to_bp
 
 
 def project_settings_update(

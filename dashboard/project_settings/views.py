@@ -15,10 +15,10 @@ from dashboard.project_settings.forms import (
     CategoryTargetFormSet,
     GeneralForm,
     TokenCreateForm,
-    bp_to_percent,
 )
 from ingest.dispatcher import upload_retry
 from ingest.models import ApiToken, Category, Upload
+from ingest.percent import bp_to_percent
 from ingest.services.tokens import token_create, token_revoke
 
 

@@ -63,6 +63,16 @@ def point_rows(points, runs_url: str):
     )
 
 
+@register.simple_tag
+def figures(**shown):
+    """Render a ``data-figures`` attribute: the figures an element shows, machine-readable.
+
+    The value is a JSON object (floats at full precision, null, true/false), so tests
+    and scripts read exactly what the selector returned next to its formatted text.
+    """
+    return format_html(' data-figures="{}"', json.dumps(shown, cls=DjangoJSONEncoder))
+
+
 @register.filter
 def pct(value, digits: int = 1) -> str:
     """Format a fraction (0.8415) as a percent ("84.2%"); "—" when unknown."""

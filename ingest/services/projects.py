@@ -1,30 +1,24 @@
 """Create projects."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
 from ingest.models import Project
+from ingest.percent import percent_to_bp
 
 
 def target_percent_to_bp(percent: Decimal | int | str) -> int:
-    """Return a pass-rate target in percent (e.g. ``Decimal("90")``) as basis points.
+    """Return a target in percent as basis points (``ingest.percent.percent_to_bp``).
 
-    Raise ValidationError when it is outside 0..100 or finer than 0.01 %, rather than
-    rounding: the target decides "tests needed" and must be exactly what was asked.
+    Raise ValidationError when it is not a number, outside 0..100 or finer than 0.01 %.
     """
     try:
-        value = Decimal(str(percent))
-    except InvalidOperation:
-        raise ValidationError(f"the target {percent!r} is not a number") from None
-    if not value.is_finite() or value < 0 or value > 100:
-        raise ValidationError(f"the target must be between 0 and 100 percent, not {percent}")
-    bp = value * 100
-    if bp != bp.to_integral_value():
-        raise ValidationError(f"the target {percent} % has more than two decimal places")
-    return int(bp)
+        return percent_to_bp(percent)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def project_create(

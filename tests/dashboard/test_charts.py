@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import charts
+from dashboard.pages import charts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -16,15 +16,6 @@ def points(n, passed=3, total=4):
         {"x": T0 + timedelta(hours=i), "passed": passed, "total": total, "run": f"r{i}"}
         for i in range(n)
     ]
-
-
-def test_downsample_keeps_first_last_and_bounds_length():
-    data = list(range(10_000))
-    out = charts.downsample(data, 500)
-    assert len(out) == 500
-    assert out[0] == 0 and out[-1] == 9_999
-    assert out == sorted(out)
-    assert charts.downsample([1, 2, 3], 500) == [1, 2, 3]
 
 
 def test_pass_rate_figure_has_series_target_and_projection():
@@ -47,7 +38,9 @@ def test_pass_rate_figure_has_series_target_and_projection():
 
 def test_pass_rate_figure_downsamples_long_histories():
     fig = charts.pass_rate_figure(series=[{"name": "Overall", "points": points(10_000)}])
-    assert len(fig["data"][0]["x"]) == charts.MAX_POINTS
+    # The guard applies analytics.series' rule: every 21st point (ceil(9999 / 499)), the last.
+    assert len(fig["data"][0]["x"]) == 478
+    assert fig["data"][0]["customdata"][1][2] == "r21"
     assert fig["data"][0]["customdata"][-1][2] == "r9999"
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.compare import runs_compare
 from dashboard.models import RunStats
+from dashboard.selectors.compare import runs_compare
 from tests.dashboard.analytics_data import E, F, P, S, example_runs, make_run
 from tests.factories import ProjectFactory
 

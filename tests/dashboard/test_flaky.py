@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboard.flaky import flaky_tests_list, run_flaky_tests_list, run_test_stats_update
+from dashboard.flaky import run_test_stats_update
 from dashboard.flaky import test_stats_refresh as refresh_test_stats
 from dashboard.models import TestStats
+from dashboard.selectors.flaky import flaky_tests_list
 from ingest.models import Category
 from tests.dashboard.analytics_data import F, P, make_run
 from tests.factories import ProjectFactory
@@ -52,11 +53,6 @@ def test_flaky_tests_listed_most_flaky_first_and_per_category(project):
     assert [(t["name"], t["category"], t["flake_rate"]) for t in items] == [
         ("shaky", "Cache", 0.25)
     ]
-
-
-def test_flaky_in_run(project):
-    run = project.runs.get(key="r3")
-    assert [(t["name"], t["outcome"]) for t in run_flaky_tests_list(run=run)] == [("shaky", F)]
 
 
 def test_refresh_is_idempotent(project):

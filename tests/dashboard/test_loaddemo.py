@@ -9,7 +9,8 @@ from django.core.management import call_command
 from dashboard import demo
 from dashboard.management.commands.loaddemo import demo_project_delete
 from dashboard.models import RunStats
-from dashboard.selectors import project_summary_get, runs_compare
+from dashboard.selectors.compare import runs_compare
+from dashboard.selectors.summary import project_summary_get
 from ingest.models import Project, Result, Run, Upload
 from tests.dashboard.analytics_data import EXAMPLE_FLAT
 

@@ -21,6 +21,7 @@ def _user(name, **extra):
 def test_anonymous_visitor_sees_no_settings_link(client, project):
     response = client.get("/p/shop/")
     assert response.status_code == 200
+    assert b'href="/p/shop/"' in response.content  # the overview itself was rendered
     assert b"/p/shop/settings/" not in response.content
 
 
@@ -28,7 +29,10 @@ def test_viewer_sees_no_settings_link(client, project):
     viewer = _user("viewer")
     Membership.objects.create(project=project, user=viewer, role=Membership.Role.VIEWER)
     client.force_login(viewer)
-    assert b"/p/shop/settings/" not in client.get("/p/shop/").content
+    response = client.get("/p/shop/")
+    assert response.status_code == 200
+    assert b'href="/p/shop/"' in response.content  # the overview itself was rendered
+    assert b"/p/shop/settings/" not in response.content
 
 
 @pytest.mark.parametrize("staff", [False, True])
@@ -37,4 +41,15 @@ def test_admin_and_staff_see_the_settings_link(client, project, staff):
     if not staff:
         Membership.objects.create(project=project, user=user, role=Membership.Role.ADMIN)
     client.force_login(user)
-    assert b'href="/p/shop/settings/"' in client.get("/p/shop/").content
+    response = client.get("/p/shop/")
+    assert response.status_code == 200
+    assert b'href="/p/shop/settings/"' in response.content
+    assert client.get("/p/shop/settings/").status_code == 200  # the link leads somewhere
+
+
+def test_private_project_overview_is_404_without_membership(client, project):
+    project.is_public = False
+    project.save(update_fields=["is_public"])
+    response = client.get("/p/shop/")
+    assert response.status_code == 404
+    assert b"/p/shop/settings/" not in response.content

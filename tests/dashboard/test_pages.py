@@ -2,12 +2,16 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from dashboard.services import trend_refresh
 from ingest.models import Test as TestCase
 from tests.dashboard.analytics_data import F, P, make_run
+from tests.dashboard.figures_html import page_figures
 from tests.dashboard.test_pages_data import XSS, XSS_CATEGORY, build_history
 from tests.factories import ProjectFactory
 
@@ -30,12 +34,26 @@ def shop():
 
 
 def test_project_list_shows_rate_change_and_status(client, shop):
-    html = client.get("/").content.decode()
+    # A second project whose pass rate falls: its trend is not on track.
+    falling = ProjectFactory(slug="falling", name="Falling", is_public=True)
+    start = timezone.now() - timedelta(hours=6)
+    for i, passing in enumerate((3, 2, 1, 1)):
+        results = [(f"t{j}", P if j < passing else F, "Auth") for j in range(4)]
+        make_run(falling, f"f{i}", start + timedelta(hours=i), results)
+    trend_refresh(project_id=falling.pk)
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
     assert "Shop" in html
     assert "75.0%" in html  # latest run: 3 of 4 pass in both categories
     assert "+50.0 pts since baseline" in html  # 25% -> 75%
-    assert "not on track" in html or "on track" in html
-    assert '<svg class="spark"' in html
+    shown = page_figures(html)
+    assert shown["shop"]["on_track"] is True and shown["shop"]["target_reached"] is False
+    assert shown["falling"]["on_track"] is False and shown["falling"]["target_reached"] is False
+    # Each card says its own status, in words: one "on track", one "not on track".
+    assert html.count('<span aria-hidden="true">↗</span> on track') == 1
+    assert html.count('<span aria-hidden="true">✘</span> not on track') == 1
+    assert html.count('<svg class="spark"') == 2
 
 
 def test_project_list_hides_private_projects_from_anonymous(client, shop):

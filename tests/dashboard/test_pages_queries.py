@@ -1,11 +1,13 @@
-"""Exact query counts of the overview and compare pages; they do not grow with history.
+"""Exact query counts of every dashboard page; they do not grow with the data.
 
-Each test builds a short (5 runs) and a long (50 runs) history with the same tests and
-categories and asserts the same, exact number of queries for both.
+Each test builds small and larger data (more projects, runs and categories) and asserts
+the same, exact number of queries for both, each query named below.
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from ingest.models import Test
 from tests.dashboard.test_pages_data import build_history
 from tests.factories import ProjectFactory
 
@@ -27,8 +29,8 @@ OVERVIEW_QUERIES = 11
 
 # Anonymous request to /p/<slug>/compare/ (defaults: baseline vs latest):
 #  1. project (access check, with its baseline run)
-#  2. the first complete run on the default branch (baseline)
-#  3. the latest complete run on the default branch
+#  2. the baseline's rollup (first complete run on the default branch, + run)
+#  3. the latest complete run's rollup (+ run)
 #  4. results of the base run
 #  5. results of the head run
 #  6. names of the categories involved
@@ -36,6 +38,124 @@ OVERVIEW_QUERIES = 11
 #  8. run keys for the run pickers
 #  9. navigation: projects the user may see
 COMPARE_QUERIES = 9
+
+
+# Anonymous request to / (the project list), whatever the number of projects:
+#  1. visible projects, each with its latest and first complete run id (subqueries)
+#  2. the rollups of those runs (+ run)
+#  3. the overall cached trends of those projects
+#  4. sparklines: every project's downsampled points (one window query)
+PROJECT_LIST_QUERIES = 4
+
+# Anonymous request to /p/<slug>/c/<category>/:
+#  1. project (access check, with its baseline run)
+#  2. the category by name
+#  3-6. the summary, as on the overview (latest, baseline, category rollups, trends)
+#  7. series: the downsampled overall points
+#  8. series: this category's points of those runs
+#  9. failing tests of the category (TestStats + test + failing-since run)
+# 10. flaky tests of the category (TestStats + test + category)
+# 11. slowest results of the category in the latest complete run (+ test)
+# 12. navigation: projects the user may see
+CATEGORY_QUERIES = 12
+
+# Anonymous request to /p/<slug>/runs/<key>/ (the latest run):
+#  1. project (access check, with its baseline run)
+#  2. the run by key
+#  3. the previous complete run on its branch
+#  4. the run's rollup
+#  5. its category rollups (+ category)
+#  6-9. the comparison with the previous run: both runs' results, category names, the
+#       changed tests shown
+# 10. the run's uploads
+# 11. navigation: projects the user may see
+RUN_QUERIES = 11
+
+# Anonymous request to /p/<slug>/tests/<id>/:
+#  1. project (access check, with its baseline run)
+#  2. the test
+#  3. its latest results on the branch (+ run, category)
+#  4. its TestStats (+ failing-since run)
+#  5. navigation: projects the user may see
+TEST_QUERIES = 5
+
+# Anonymous request to /p/<slug>/report/ (baseline vs latest):
+#  1. project (access check, with its baseline run)
+#  2-3. default runs: the baseline's and the latest run's rollups (+ run)
+#  4-7. comparison: both runs' results, category names, the changed tests shown
+#  8-10. figures of the two runs: their rollups, their category rollups, the trends
+#        of the default branch
+# 11-12. the chart: downsampled overall points, their category points
+# 13. navigation: projects the user may see
+# (With ?head=, one more: the latest complete default-branch run, to say whether the
+# head is the latest.)
+REPORT_QUERIES = 13
+
+# Signed-in staff (2 more queries on every page: the session and the user):
+SESSION = 2
+#  3. project (access check)  4. navigation: projects the user may see, then per page:
+SETTINGS_QUERIES = {
+    # 5. complete runs for the baseline picker  6. the baseline run
+    "": SESSION + 4,
+    # 5. the project's categories
+    "categories/": SESSION + 3,
+    # 5. the latest re-categorisation job  6. rules (+ category)  7. categories
+    "rules/": SESSION + 5,
+    # 5. the project's tokens
+    "tokens/": SESSION + 3,
+    # 5. the latest uploads
+    "uploads/": SESSION + 3,
+    # 5. memberships (+ user)
+    "members/": SESSION + 3,
+}
+
+# Small and larger data: more projects, runs and categories, the same queries.
+SIZES = [(1, 5, 2), (3, 20, 5)]
+
+
+def build_projects(n_projects: int, n_runs: int, n_categories: int) -> None:
+    categories = tuple(f"C{i}" for i in range(n_categories))
+    for i in range(n_projects):
+        project = ProjectFactory(slug="shop" if i == 0 else f"p{i}", is_public=True)
+        build_history(project, n_runs=n_runs, categories=categories)
+
+
+@pytest.mark.parametrize("n_projects, n_runs, n_categories", SIZES)
+def test_page_queries_do_not_grow_with_projects_runs_or_categories(
+    client, django_assert_num_queries, n_projects, n_runs, n_categories
+):
+    build_projects(n_projects, n_runs, n_categories)
+    test_id = Test.objects.filter(project__slug="shop").values_list("pk", flat=True).first()
+    pages = [
+        ("/", PROJECT_LIST_QUERIES),
+        ("/p/shop/", OVERVIEW_QUERIES),
+        ("/p/shop/c/C0/", CATEGORY_QUERIES),
+        (f"/p/shop/runs/r{n_runs - 1}/", RUN_QUERIES),
+        (f"/p/shop/tests/{test_id}/", TEST_QUERIES),
+        ("/p/shop/compare/", COMPARE_QUERIES),
+        ("/p/shop/report/", REPORT_QUERIES),
+    ]
+    for url, queries in pages:
+        with django_assert_num_queries(queries):
+            response = client.get(url)
+        assert response.status_code == 200, url
+    # Every project is listed, and the overview shows the latest run.
+    html = client.get("/").content.decode()
+    assert html.count('class="card project-card"') == n_projects
+    assert f"r{n_runs - 1}" in client.get("/p/shop/").content.decode()
+
+
+@pytest.mark.parametrize("n_projects, n_runs, n_categories", SIZES)
+def test_settings_page_queries_do_not_grow(
+    client, django_assert_num_queries, n_projects, n_runs, n_categories
+):
+    build_projects(n_projects, n_runs, n_categories)
+    staff = get_user_model().objects.create_user("boss", password="pw-long-1", is_staff=True)
+    client.force_login(staff)
+    for page, queries in SETTINGS_QUERIES.items():
+        with django_assert_num_queries(queries):
+            response = client.get(f"/p/shop/settings/{page}")
+        assert response.status_code == 200, page
 
 
 @pytest.mark.parametrize("n_runs", [5, 50])
@@ -61,9 +181,9 @@ def test_compare_queries_do_not_grow_with_history(client, django_assert_num_quer
 def test_overview_downsamples_the_chart(client, settings):
     project = ProjectFactory(slug="long", is_public=True)
     build_history(project, n_runs=30, refresh=False)
-    from dashboard import page_selectors
+    from dashboard.selectors import series as series_selectors
 
-    series = page_selectors.pass_rate_series_get(project=project, branch="main", max_points=10)
+    series = series_selectors.pass_rate_series_get(project=project, branch="main", max_points=10)
     overall = [p["run"] for p in series[0]["points"]]
     # Every 4th run (ceil(29 / 9)) and the last one.
     assert overall == ["r0", "r4", "r8", "r12", "r16", "r20", "r24", "r28", "r29"]

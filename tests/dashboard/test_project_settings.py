@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from dashboard.project_settings.forms import bp_to_percent, percent_to_bp
 from ingest.models import Category, Membership, Project, Upload
+from ingest.percent import bp_to_percent, percent_to_bp
 from tests.factories import CategoryFactory, ProjectFactory, RunFactory, UploadFactory
 
 pytestmark = pytest.mark.django_db

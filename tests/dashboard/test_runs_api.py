@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from dashboard.selectors import pass_rate_series
+from dashboard.analytics.series import downsample
+from dashboard.selectors.series import pass_rate_series_get, sparklines_get
 from ingest.services.tokens import token_create
 from tests.dashboard.analytics_data import category_results, make_run
 from tests.factories import ProjectFactory
@@ -97,22 +98,39 @@ def test_runs_query_count_is_constant(project, client_token, django_assert_num_q
 
 
 def test_pass_rate_series_overall_and_per_category(project):
-    series = pass_rate_series(project=project, branch="main")
-    assert [p["run"] for p in series["overall"]] == ["r0", "r1", "r2", "r3", "r4"]
-    assert series["overall"][0]["rate"] == pytest.approx(6 / 12)
-    assert [p["passed"] for p in series["categories"]["A"]] == [5, 6, 7, 8, 9]
-    assert list(series["categories"]) == ["A", "B"]
-    window = pass_rate_series(project=project, branch="main", since=at(3), until=at(4))
-    assert [p["run"] for p in window["overall"]] == ["r3", "r4"]
+    series = pass_rate_series_get(project=project, branch="main")
+    assert [p["run"] for p in series[0]["points"]] == ["r0", "r1", "r2", "r3", "r4"]
+    assert (series[0]["points"][0]["passed"], series[0]["points"][0]["total"]) == (6, 12)
+    assert [s["name"] for s in series] == ["Overall", "A", "B"]
+    assert [p["passed"] for p in series[1]["points"]] == [5, 6, 7, 8, 9]
+    window = pass_rate_series_get(project=project, branch="main", since=at(3), until=at(4))
+    assert [p["run"] for p in window[0]["points"]] == ["r3"]  # until is exclusive
 
 
-def test_pass_rate_series_is_downsampled_keeping_last_point():
+@pytest.mark.parametrize("n_runs, max_points", [(30, 10), (31, 7), (12, 50), (2, 1)])
+def test_series_in_the_database_follows_the_one_downsampling_rule(n_runs, max_points):
     project = ProjectFactory()
-    for i in range(30):
-        passed = 1 if i == 7 else 9
-        make_run(project, f"r{i}", at(i), category_results({"A": (passed, 10)}))
-    series = pass_rate_series(project=project, branch="main", max_points=10)
-    points = series["overall"]
-    assert len(points) <= 10
-    assert points[-1]["run"] == "r29"
-    assert any(p["run"] == "r7" for p in points)  # the dip survives
+    for i in range(n_runs):
+        make_run(project, f"r{i}", at(i), category_results({"A": (i % 7, 10)}))
+    every = [f"r{i}" for i in range(n_runs)]
+    series = pass_rate_series_get(project=project, branch="main", max_points=max_points)
+    assert [p["run"] for p in series[0]["points"]] == downsample(every, max_points)
+    assert [p["run"] for p in series[1]["points"]] == downsample(every, max_points)
+    assert len(series[0]["points"]) <= max(max_points, 2)
+
+
+def test_sparklines_of_many_projects_follow_each_projects_series():
+    projects = []
+    for p, n_runs in enumerate((3, 40)):
+        project = ProjectFactory(default_branch="main" if p else "trunk")
+        for i in range(n_runs):
+            make_run(project, f"r{i}", at(i), category_results({"A": (i % 9, 10)}))
+        make_run(project, "other-branch", at(1), category_results({"A": (0, 10)}), branch="x")
+        projects.append(project)
+    sparks = sparklines_get(projects=projects, max_points=7)
+    for project in projects:
+        points = pass_rate_series_get(
+            project=project, branch=project.default_branch, max_points=7, with_categories=False
+        )[0]["points"]
+        assert sparks[project.pk] == [p["passed"] / p["total"] for p in points]
+    assert len(sparks[projects[0].pk]) == 3 and len(sparks[projects[1].pk]) == 7

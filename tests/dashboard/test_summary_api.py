@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from dashboard.selectors import project_summary_get
+from dashboard.selectors.summary import project_summary_get
 from dashboard.services import trend_refresh
 from ingest.models import Project
 from ingest.services.tokens import token_create
@@ -171,19 +171,26 @@ def test_openapi_documents_the_analytics_endpoints():
     assert "/api/v1/projects/{slug}/compare" in schema["paths"]
 
 
-def test_category_detail_has_figures_series_and_tests(example_project):
+def test_category_page_shows_the_summary_figures_of_its_category(example_project):
     from dashboard.flaky import test_stats_refresh as refresh_test_stats
-    from dashboard.selectors import category_detail_get
-    from ingest.models import Category
+    from tests.dashboard.figures_html import page_figures
 
-    plex = Category.objects.get(project=example_project, name="Plex")
+    Project.objects.filter(pk=example_project.pk).update(is_public=True)
     with time_machine.travel(NOW, tick=False):
         refresh_test_stats(project_id=example_project.pk)
-        detail = category_detail_get(project=example_project, category=plex)
-    assert detail["figures"]["passed"] == 28
-    assert detail["figures"]["baseline"]["passed"] == 18
-    assert [p["run"] for p in detail["series"]] == ["base", "middle", "head"]
-    assert [p["passed"] for p in detail["series"]] == [18, 23, 28]
-    assert len(detail["failing_tests"]) == 4  # Plex.t28 .. t31 never passed
-    assert detail["failing_tests"][0]["failing_since"]["runs"] == 3
-    assert detail["flaky_tests"] == []
+        response = Client().get("/p/example/c/Plex/")
+        plex = next(
+            c
+            for c in project_summary_get(project=example_project)["categories"]
+            if c["name"] == "Plex"
+        )
+    assert response.status_code == 200
+    shown = page_figures(response.content.decode())["Plex"]
+    assert (shown["passed"], shown["total"], shown["tests_needed"]) == (28, 32, 1)
+    assert shown["progress"] == plex["progress"] and plex["progress"] is not None
+    points = [p["passed"] for p in response.context["points"]]
+    assert points == [18, 23, 28]
+    failing = response.context["failing"]
+    assert len(failing) == 4  # Plex.t28 .. t31 never passed
+    assert failing[0]["failing_since"]["runs"] == 3
+    assert response.context["flaky"] == []

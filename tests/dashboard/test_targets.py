@@ -2,8 +2,8 @@
 
 import pytest
 
-from dashboard import targets
-from dashboard.targets import progress, target_reached
+from dashboard.analytics import targets
+from dashboard.analytics.targets import progress, target_reached
 from tests.dashboard.analytics_data import EXAMPLE
 
 

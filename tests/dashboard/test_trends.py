@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboard import trends
+from dashboard.analytics import trends
 from dashboard.models import RunStats, Trend
 from dashboard.services import trend_refresh
 from ingest.models import Category
@@ -90,23 +90,6 @@ def test_needed_per_week_spreads_tests_over_weeks_left():
     assert trends.needed_per_week(needed=44, due=None, now=now) is None
     assert trends.needed_per_week(needed=0, due=date(2026, 3, 28), now=now) is None
     assert trends.needed_per_week(needed=44, due=date(2026, 2, 1), now=now) is None
-
-
-def test_downsample_keeps_extremes_and_last_point():
-    values = [0.5] * 1000
-    values[123] = 0.01
-    values[777] = 0.99
-    values[-1] = 0.42
-    points = list(enumerate(values))
-    kept = trends.downsample(points, 50, key=lambda p: p[1])
-    assert len(kept) <= 50
-    assert kept[0] == points[0] and kept[-1] == points[-1]
-    assert (123, 0.01) in kept and (777, 0.99) in kept
-    assert [p[0] for p in kept] == sorted(p[0] for p in kept)
-
-
-def test_downsample_leaves_short_series_alone():
-    assert trends.downsample([1, 2, 3], 500) == [1, 2, 3]
 
 
 def test_iso_renders_utc_with_z():

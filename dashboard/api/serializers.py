@@ -6,8 +6,8 @@ describe them for the OpenAPI document (and render the runs list).
 
 from rest_framework import serializers
 
-from dashboard.models import RunStats
-from dashboard.trends import iso
+from dashboard.analytics.targets import pass_rate
+from dashboard.analytics.trends import iso
 
 
 class SummaryQuerySerializer(serializers.Serializer):
@@ -76,6 +76,10 @@ class FiguresSerializer(serializers.Serializer):
         allow_null=True, help_text="(rate - baseline rate) / (target - baseline rate), 0..1."
     )
     progress_note = serializers.CharField(help_text="Why progress is capped or null.")
+    not_passing = serializers.IntegerField(help_text="total - passed.")
+    change = serializers.FloatField(
+        allow_null=True, help_text="Pass rate minus the baseline's pass rate (fraction)."
+    )
     trend_per_week = serializers.FloatField(
         allow_null=True, help_text="Theil-Sen slope, pass-rate fraction per week."
     )
@@ -88,6 +92,7 @@ class FiguresSerializer(serializers.Serializer):
 
 class CategoryFiguresSerializer(FiguresSerializer):
     name = serializers.CharField()
+    category_id = serializers.IntegerField()
 
 
 class RunRefSerializer(serializers.Serializer):
@@ -106,9 +111,9 @@ class SummarySerializer(FiguresSerializer):
 
 
 class RunItemSerializer(serializers.Serializer):
-    """One run of the runs list, from its rollup."""
+    """One run of the runs list, from its rollup (a ``RunStats`` with its run)."""
 
-    def to_representation(self, stats: RunStats) -> dict:
+    def to_representation(self, stats) -> dict:
         run = stats.run
         return {
             "run": run.key,
@@ -117,7 +122,7 @@ class RunItemSerializer(serializers.Serializer):
             "build_url": run.build_url,
             "started_at": iso(run.started_at),
             "is_complete": run.is_complete,
-            "pass_rate": stats.pass_rate,
+            "pass_rate": pass_rate(passed=stats.passed, total=stats.total),
             "counts": {
                 "tests": stats.total,
                 "passed": stats.passed,

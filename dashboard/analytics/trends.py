@@ -1,4 +1,4 @@
-"""Pure trend maths: Theil-Sen slope, ETA to a target, needed weekly rate, downsampling.
+"""Pure trend maths: Theil-Sen slope, ETA to a target, rates needed, the projection line.
 
 No Django here. Times are timezone-aware UTC datetimes; pass rates are fractions 0..1;
 slopes are fraction per day.
@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
+
+from dashboard.analytics.targets import BP, target_reached, tests_needed
 
 DAY = 86_400.0
 # Above this many pairs the slope is the median of a deterministic random sample of
@@ -133,29 +135,72 @@ def on_track(*, reached: bool, eta_at: datetime | None, due: date | None, fit: F
     return due is None or eta_at <= due_end(due)
 
 
-def downsample(points: list, max_points: int, key=lambda p: p) -> list:
-    """Reduce ``points`` (in time order) to at most ``max_points``, keeping extremes.
+def rate_needed_per_week(
+    *, target_bp: int, passed: int, total: int, due: date | None, now: datetime
+) -> float | None:
+    """Return the pass-rate rise (fraction per week) needed to meet the due date.
 
-    The series is cut into equal buckets; each bucket keeps its lowest and highest
-    point by ``key`` (in time order), and the first and last points are always kept,
-    so dips, peaks and the latest figure survive on long histories.
+    None without a due date or results, once the due date has passed, or when the
+    target is already reached.
     """
-    n = len(points)
-    if max_points < 4:
-        max_points = 4
-    if n <= max_points:
-        return list(points)
-    inner = points[1:-1]
-    buckets = (max_points - 2) // 2
-    size = len(inner) / buckets
-    kept = [points[0]]
-    for b in range(buckets):
-        chunk = list(enumerate(inner[int(b * size) : int((b + 1) * size)]))
-        if not chunk:
-            continue
-        lo = min(chunk, key=lambda c: key(c[1]))
-        hi = max(chunk, key=lambda c: key(c[1]))
-        for _, p in sorted({lo[0]: lo, hi[0]: hi}.values(), key=lambda c: c[0]):
-            kept.append(p)
-    kept.append(points[-1])
-    return kept
+    weeks = weeks_left(due=due, now=now)
+    if not total or weeks is None or weeks <= 0:
+        return None
+    if target_reached(target_bp=target_bp, passed=passed, total=total):
+        return None
+    return (target_bp / BP - passed / total) / weeks
+
+
+PROJECTION_DAYS = 30
+
+
+def projection(
+    *, fit: Fit | None, eta_at: datetime | None, last_at: datetime | None
+) -> dict | None:
+    """Return the dashed trend line ``{"x0", "y0", "x1", "y1"}`` from the last point.
+
+    The line ends at the ETA when there is one after ``last_at``; otherwise it runs
+    PROJECTION_DAYS past the last point so the direction still shows. Rates are
+    clamped to 0..1. None without a fit or a last point.
+    """
+    if fit is None or last_at is None:
+        return None
+    end = eta_at if eta_at and eta_at > last_at else last_at + timedelta(days=PROJECTION_DAYS)
+
+    def clamped(when: datetime) -> float:
+        return max(0.0, min(1.0, fit.rate_at(when)))
+
+    return {"x0": last_at, "y0": clamped(last_at), "x1": end, "y1": clamped(end)}
+
+
+def trend_figures(
+    *, points: list[tuple[datetime, int, int]], target_bp: int, due: date | None, now: datetime
+) -> dict:
+    """Return a scope's trend figures from (started_at, passed, total) points in time order.
+
+    Keys (the Trend row's fields): n_points, slope_per_day, intercept, anchor_at,
+    target_bp, target_reached, eta, on_track, needed_per_week (tests),
+    rate_needed_per_week (fraction), computed_at. Reached and needed refer to the
+    latest point; the fit skips points without results.
+    """
+    fit = theil_sen([(t, p / n) for t, p, n in points if n])
+    latest = points[-1] if points else None
+    passed, total = (latest[1], latest[2]) if latest else (0, 0)
+    reached = bool(latest) and target_reached(target_bp=target_bp, passed=passed, total=total)
+    needed = tests_needed(target_bp=target_bp, passed=passed, total=total) if latest else 0
+    eta_at = None if reached else eta(fit=fit, target=target_bp / BP, now=now)
+    return {
+        "n_points": len(points),
+        "slope_per_day": fit.slope_per_day if fit else None,
+        "intercept": fit.intercept if fit else None,
+        "anchor_at": fit.anchor_at if fit else None,
+        "target_bp": target_bp,
+        "target_reached": reached,
+        "eta": eta_at,
+        "on_track": on_track(reached=reached, eta_at=eta_at, due=due, fit=fit),
+        "needed_per_week": needed_per_week(needed=needed, due=due, now=now),
+        "rate_needed_per_week": rate_needed_per_week(
+            target_bp=target_bp, passed=passed, total=total, due=due, now=now
+        ),
+        "computed_at": now,
+    }

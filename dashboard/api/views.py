@@ -11,8 +11,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dashboard import selectors
-from dashboard.serializers import (
+from dashboard.api.serializers import (
     CompareQuerySerializer,
     CompareSerializer,
     RunItemSchemaSerializer,
@@ -21,6 +20,9 @@ from dashboard.serializers import (
     SummaryQuerySerializer,
     SummarySerializer,
 )
+from dashboard.selectors.compare import runs_compare
+from dashboard.selectors.runs import compare_default_runs, run_get, run_list
+from dashboard.selectors.summary import project_summary_get
 from ingest.api_errors import BadRequest
 from ingest.auth import BearerTokenAuthentication, project_for_read
 from ingest.models import Run
@@ -42,6 +44,9 @@ EXAMPLE_CATEGORY = {
     "baseline": {"run": "1001", "pass_rate": 0.75, "passed": 15, "total": 20},
     "progress": 1.0,
     "progress_note": "target reached; progress capped at 100%",
+    "not_passing": 1,
+    "change": 0.2,
+    "category_id": 3,
     "trend_per_week": 0.021,
     "eta": None,
     "on_track": True,
@@ -67,6 +72,8 @@ EXAMPLE_SUMMARY = {
     "baseline": {"run": "1001", "pass_rate": 0.7087, "passed": 523, "total": 738},
     "progress": 0.694,
     "progress_note": "",
+    "not_passing": 117,
+    "change": 0.1328,
     "trend_per_week": 0.046,
     "eta": "2026-04-02T10:00:00Z",
     "on_track": True,
@@ -106,7 +113,7 @@ class ProjectSummaryView(ProjectReadView):
     def get(self, request, slug: str):
         project = project_for_read(request, slug)
         query = _query(SummaryQuerySerializer, request)
-        return Response(selectors.project_summary_get(project=project, branch=query.get("branch")))
+        return Response(project_summary_get(project=project, branch=query.get("branch")))
 
 
 class RunsPagination(LimitOffsetPagination):
@@ -129,14 +136,14 @@ class ProjectRunsView(ProjectReadView):
     def get(self, request, slug: str):
         project = project_for_read(request, slug)
         query = _query(RunsQuerySerializer, request)
-        runs = selectors.run_list(project=project, **query)
+        runs = run_list(project=project, **query)
         paginator = RunsPagination()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response(RunItemSerializer(page, many=True).data)
 
 
 def _run_or_400(project, key: str, name: str) -> Run:
-    run = Run.objects.filter(project=project, key=key).first()
+    run = run_get(project=project, key=key)
     if run is None:
         raise BadRequest(f"{name}: this project has no run with that key.")
     return run
@@ -162,11 +169,11 @@ class ProjectCompareView(ProjectReadView):
     def get(self, request, slug: str):
         project = project_for_read(request, slug)
         query = _query(CompareQuerySerializer, request)
-        default_base, default_head = selectors.compare_default_runs(project=project)
+        default_base, default_head = compare_default_runs(project=project)
         base = _run_or_400(project, query["base"], "base") if "base" in query else default_base
         head = _run_or_400(project, query["head"], "head") if "head" in query else default_head
         if base is None or head is None:
             raise BadRequest("base and head are required: this project has no complete run yet.")
-        body = selectors.runs_compare(project=project, base_run=base, head_run=head)
+        body = runs_compare(project=project, base_run=base, head_run=head)
         body["identity"] = "delta_passed = fixed - regressed + added_passing - removed_passing"
         return Response(body)

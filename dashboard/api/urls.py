@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboard import api_views
+from dashboard.api import views as api_views
 
 urlpatterns = [
     path(

@@ -5,7 +5,7 @@ The auth views stay outside the namespace so ``LOGIN_URL = "login"`` resolves.
 
 from django.urls import include, path
 
-from dashboard import views
+from dashboard.pages import views
 
 pages = [
     path("", views.project_list, name="project-list"),

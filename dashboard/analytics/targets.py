@@ -1,4 +1,4 @@
-"""Exact target arithmetic: tests needed and progress from a baseline.
+"""Exact target arithmetic: effective target, tests needed, progress from a baseline.
 
 Pure functions on integers; no Django. Targets are basis points (9000 = 90.00 %).
 Pass rates are compared as exact fractions, so a rate of exactly the target counts
@@ -9,6 +9,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 BP = 10_000
+
+
+def effective_target_bp(*, project_bp: int, category_bp: int | None) -> int:
+    """Return the target of a category in basis points: its own, else the project's.
+
+    ``None`` means the category has no target of its own; any number, 0 included, is
+    an explicit target (a team may set 0 % to say "no goal for this category yet").
+    """
+    return project_bp if category_bp is None else category_bp
+
+
+def pass_rate(*, passed: int, total: int) -> float | None:
+    """Return passed / total as a fraction 0..1, or None when total is 0."""
+    return passed / total if total else None
 
 
 def tests_needed(*, target_bp: int, passed: int, total: int) -> int:

@@ -19,6 +19,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.analytics.series import downsample
+
+# A guard: selectors already downsample (``analytics.series``); a chart never embeds
+# more points than this.
 MAX_POINTS = 500
 SERIES_COLOURS = [
     "#1f5fa8", "#c2410c", "#15803d", "#7c3aed", "#b91c1c",
@@ -26,17 +30,6 @@ SERIES_COLOURS = [
 ]  # fmt: skip
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 CONFIG = {"responsive": True, "displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]}
-
-
-def downsample(points: Sequence[Any], max_points: int = MAX_POINTS) -> list[Any]:
-    """Return at most `max_points` items, evenly spaced, always keeping first and last."""
-    n = len(points)
-    if n <= max_points:
-        return list(points)
-    if max_points < 2:
-        return [points[-1]]
-    step = (n - 1) / (max_points - 1)
-    return [points[round(i * step)] for i in range(max_points)]
 
 
 @lru_cache(maxsize=1024)
@@ -101,7 +94,7 @@ def pass_rate_figure(
     "run": str}, ...]}, ...]`` oldest first; the first series is drawn thicker (overall).
     `target`: fraction drawn as a horizontal line. `projection`: ``{"x0", "y0", "x1",
     "y1"}`` drawn as a dashed trend line (to the ETA, or to the right edge when there is
-    no ETA). Each series is downsampled to `max_points`.
+    no ETA). A series longer than `max_points` is downsampled by ``analytics.series``.
     """
     traces = []
     # Category series share their runs with the overall series: format each run's
@@ -109,7 +102,7 @@ def pass_rate_figure(
     iso: dict[Any, str] = {}
     keys: dict[Any, str] = {}
     for i, s in enumerate(series):
-        pts = downsample(s.get("points") or [], max_points)
+        pts = downsample(list(s.get("points") or []), max_points)
         name = escape(str(s["name"]))
         for p in pts:
             if p["x"] not in iso:
@@ -215,7 +208,7 @@ def waterfall_figure(
 
 def duration_figure(*, points: Sequence[dict], max_points: int = MAX_POINTS) -> dict:
     """Build a test's duration-over-time chart from ``[{"x", "duration", "run"}]`` (seconds)."""
-    pts = downsample(points, max_points)
+    pts = downsample(list(points), max_points)
     style = {
         "mode": "lines+markers",
         "name": "duration",

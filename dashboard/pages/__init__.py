@@ -1,0 +1,1 @@
+"""Dashboard HTML pages: thin views (selector -> chart -> template), urls, charts."""
