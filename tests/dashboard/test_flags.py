@@ -28,7 +28,12 @@ def test_total_drop_with_rising_rate_is_flagged():
     run = make_run(project, "r2", at(1), category_results({"A": (8, 10), "B": (8, 8)}))
     denominator, incomplete, reasons = flags(run)
     assert denominator and not incomplete
-    assert reasons == ["total fell from 20 to 18 while the pass rate rose from 80.0% to 88.9%"]
+    rise = "while the pass rate rose from 80.0% to 88.9%"
+    assert reasons == [
+        f"total fell from 20 to 18 {rise}",
+        f"2 tests that were not passing in run r1 vanished from this run {rise} "
+        f"(compare: /p/{project.slug}/compare/?base=r1&head=r2)",
+    ]
 
 
 def test_skipping_failures_is_flagged():

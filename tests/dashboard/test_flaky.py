@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboard.flaky import flaky_tests_list, run_flaky_tests_list, run_test_stats_update
-from dashboard.flaky import test_stats_refresh as refresh_test_stats
+from dashboard.derive.teststats import run_test_stats_update
+from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
+from dashboard.flaky import flaky_tests_list, run_flaky_tests_list
 from dashboard.models import TestStats
 from ingest.models import Category
 from tests.dashboard.analytics_data import F, P, make_run

@@ -162,7 +162,7 @@ def test_names_are_escaped_everywhere(client):
     project = ProjectFactory(slug="xss", is_public=True)
     make_run(project, "a", shop_time(), [(XSS, P, XSS_CATEGORY)])
     make_run(project, "b", shop_time(1), [(XSS, F, XSS_CATEGORY)])
-    from dashboard.flaky import test_stats_refresh
+    from dashboard.derive.teststats import test_stats_refresh
 
     test_stats_refresh(project_id=project.pk)
     test = TestCase.objects.get(project=project, name=XSS)

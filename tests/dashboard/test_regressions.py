@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from dashboard import selectors
-from dashboard.flaky import test_stats_refresh as refresh_test_stats
+from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
 from dashboard.regressions import failing_tests_list, previous_complete_run, run_regressions_get
 from ingest import models as ingest_models
 from tests.dashboard.analytics_data import F, P, S, make_run

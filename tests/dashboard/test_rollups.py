@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dashboard.derive.rollups import run_rollup_update
 from dashboard.models import RunCategoryStats, RunStats
-from dashboard.rollups import run_rollup_update
 from ingest import signals
 from ingest.models import Category, Result, Run
 from tests.dashboard.analytics_data import E, F, P, S, example_runs, make_run

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from dashboard.derive.trends import trend_refresh
 from dashboard.selectors import project_summary_get
-from dashboard.services import trend_refresh
 from ingest.models import Project
 from ingest.services.tokens import token_create
 from tests.dashboard.analytics_data import EXAMPLE, category_results, example_runs, make_run
@@ -172,7 +172,7 @@ def test_openapi_documents_the_analytics_endpoints():
 
 
 def test_category_detail_has_figures_series_and_tests(example_project):
-    from dashboard.flaky import test_stats_refresh as refresh_test_stats
+    from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
     from dashboard.selectors import category_detail_get
     from ingest.models import Category
 

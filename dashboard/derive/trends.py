@@ -1,14 +1,11 @@
-"""Services that write the dashboard's cached analytics.
+"""Cache a project's trends (Trend rows) from one read of the window's rollups.
 
-- ``run_stats_update(run_id=)``: rollups + denominator flags of one run.
-- ``project_stats_rebuild(project_id=)``: all rollups of a project (after re-categorising).
-- ``trend_refresh(project_id=, now=None)``: Trend rows of the default branch, overall
-  and per category, over the last PASSLINE_TREND_WINDOW_DAYS days of complete runs.
-- ``trends_refresh_all()``: trend_refresh for every project (Celery beat).
-- ``test_stats_refresh(project_id=)``: see ``dashboard.flaky``;
-  ``test_stats_refresh_all()`` for every project (Celery beat, hourly).
-
-Runs flagged incomplete are left out of trends: a missing shard is not a real dip.
+``trend_refresh`` reads the default branch's complete runs in the window once for the
+overall scope (RunStats) and once for every category (RunCategoryStats), fits each
+scope with ``dashboard.trends`` (pure maths) and replaces the project's Trend rows in
+one short transaction under the project's trend advisory lock. Runs flagged
+incomplete are left out: a missing shard is not a real dip. Callers normally go
+through ``dashboard.derive.coalesce`` so that a burst of completions costs one refresh.
 """
 
 from datetime import datetime, timedelta
@@ -18,46 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard import trends
-from dashboard.flags import run_flags_update
-from dashboard.flaky import test_stats_refresh
+from dashboard.derive.locks import TRENDS, project_xact_lock
 from dashboard.models import RunCategoryStats, RunStats, Trend
-from dashboard.rollups import project_rollups_update, run_rollup_update
 from dashboard.targets import target_reached, tests_needed
-from ingest.models import Category, Project, Run
-
-
-def run_stats_update(*, run_id: int) -> RunStats | None:
-    """Recompute one run's rollups and flags, then the flags of the next complete run.
-
-    The next run's flags depend on this one (it is its "previous run").
-    """
-    stats = run_rollup_update(run_id=run_id)
-    if stats is None:
-        return None
-    stats = run_flags_update(run_id=run_id)
-    following = (
-        RunStats.objects.filter(
-            project_id=stats.project_id,
-            branch=stats.branch,
-            is_complete=True,
-            started_at__gt=stats.started_at,
-        )
-        .order_by("started_at", "run_id")
-        .values_list("run_id", flat=True)
-        .first()
-    )
-    if following is not None:
-        run_flags_update(run_id=following)
-    return stats
-
-
-def project_stats_rebuild(*, project_id: int) -> int:
-    """Recompute the rollups and flags of every run of a project, oldest first."""
-    count = project_rollups_update(project_id=project_id)
-    run_ids = Run.objects.filter(project_id=project_id).order_by("started_at", "id")
-    for run_id in run_ids.values_list("pk", flat=True):
-        run_flags_update(run_id=run_id)
-    return count
+from ingest.models import Category, Project
 
 
 def _trend_row(
@@ -129,7 +90,6 @@ def trend_refresh(*, project_id: int, now: datetime | None = None) -> int:
     ):
         if run_id in started:  # not flagged incomplete
             per_category.setdefault(category_id, []).append((started[run_id], passed, total))
-    categories = Category.objects.filter(project=project)
     rows = [
         (
             None,
@@ -138,7 +98,8 @@ def trend_refresh(*, project_id: int, now: datetime | None = None) -> int:
             ),
         )
     ]
-    for category in categories:
+    # The effective category target, as the pages compute it today.
+    for category in Category.objects.filter(project=project):
         rows.append(
             (
                 category,
@@ -153,10 +114,9 @@ def trend_refresh(*, project_id: int, now: datetime | None = None) -> int:
             )
         )
     with transaction.atomic():
-        # Serialise refreshes of one project so two workers cannot both insert.
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        Trend.objects.filter(project=project).exclude(branch=project.default_branch).delete()
-        Trend.objects.filter(project=project, branch=project.default_branch).delete()
+        # Serialises writers of this project's trends only; uploads never wait on it.
+        project_xact_lock(namespace=TRENDS, project_id=project.pk)
+        Trend.objects.filter(project=project).delete()
         Trend.objects.bulk_create(
             Trend(
                 project=project,
@@ -168,22 +128,3 @@ def trend_refresh(*, project_id: int, now: datetime | None = None) -> int:
             for category, values in rows
         )
     return len(rows)
-
-
-def test_stats_refresh_all(*, now: datetime | None = None) -> int:
-    """Rebuild the per-test stats of every project; return the number of projects."""
-    ids = list(Project.objects.values_list("pk", flat=True))
-    for project_id in ids:
-        test_stats_refresh(project_id=project_id, now=now)
-    return len(ids)
-
-
-test_stats_refresh_all.__test__ = False  # not a pytest test, despite its name
-
-
-def trends_refresh_all(*, now: datetime | None = None) -> int:
-    """Refresh the trends of every project; return the number of projects."""
-    ids = list(Project.objects.values_list("pk", flat=True))
-    for project_id in ids:
-        trend_refresh(project_id=project_id, now=now)
-    return len(ids)
