@@ -65,7 +65,10 @@ WHERE {t}.last_run_id IS NULL OR {t}.last_started_at IS NULL
 """
 
 # One batch of the rebuild: the window's results of tests lo..hi, newest first per test.
+# INSERT first, then the WITH: SQLite reports a row count only for statements that
+# start with INSERT.
 _REBUILD = """
+INSERT INTO {t} ({columns})
 WITH w AS (
     SELECT r.test_id, r.run_id, run.started_at, r.outcome, r.flaky, r.category_id,
            ROW_NUMBER() OVER (
@@ -82,7 +85,6 @@ WITH w AS (
            COALESCE(MIN(CASE WHEN passing = 1 THEN rn END) - 1, COUNT(*)) AS failing_runs
     FROM w GROUP BY test_id
 )
-INSERT INTO {t} ({columns})
 SELECT a.test_id, %s, last.category_id, last.run_id, last.started_at, last.outcome,
        since.run_id, a.failing_runs, a.window_runs, a.flaky_runs,
        a.flaky_runs * 1.0 / a.window_runs, %s
@@ -110,6 +112,11 @@ def flaky_window_days() -> int:
     return getattr(settings, "PASSLINE_FLAKY_WINDOW_DAYS", settings.PASSLINE_TREND_WINDOW_DAYS)
 
 
+def _db_datetime(value: datetime):
+    """Return ``value`` as the ORM stores it (SQLite keeps naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def _passing_sql(alias: str, *, flaky_counts_as_pass: bool) -> str:
     if flaky_counts_as_pass:
         return f"{alias}.outcome = {Result.Outcome.PASSED}"
@@ -135,7 +142,8 @@ def run_test_stats_update(*, run_id: int) -> int:
     with transaction.atomic():
         project_xact_lock(namespace=TEST_STATS, project_id=project.pk)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [project.pk, run.started_at, timezone.now(), run.pk])
+            now = _db_datetime(timezone.now())
+            cursor.execute(sql, [project.pk, _db_datetime(run.started_at), now, run.pk])
             return cursor.rowcount
 
 
@@ -166,15 +174,17 @@ def test_stats_refresh(*, project_id: int, now: datetime | None = None) -> int:
     written = 0
     for start in range(0, len(test_ids), batch):
         lo, hi = test_ids[start], test_ids[min(start + batch, len(test_ids)) - 1]
-        params = [lo, hi, project.pk, project.default_branch, since, now, project.pk, now]
+        params = [lo, hi, project.pk, project.default_branch]
+        params += [_db_datetime(since), _db_datetime(now), project.pk, _db_datetime(now)]
         with transaction.atomic():
             project_xact_lock(namespace=TEST_STATS, project_id=project.pk)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 written += cursor.rowcount
+            # Rows of the range this batch did not write: no result left in the window.
             TestStats.objects.filter(
-                project_id=project.pk, test_id__gte=lo, test_id__lte=hi, computed_at__lt=now
-            ).delete()
+                project_id=project.pk, test_id__gte=lo, test_id__lte=hi
+            ).exclude(computed_at=now).delete()
     return written
 
 
