@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from passline import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PASSLINE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -152,6 +154,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Three queues (passline/queues.py): ingest, derive, maintenance. One worker may consume
+# all three (`celery -A passline worker -Q ingest,derive,maintenance`).
+PASSLINE_QUEUE_PREFIX = env.str("PASSLINE_QUEUE_PREFIX", default="")
+CELERY_TASK_ROUTES = queues.task_routes(PASSLINE_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = PASSLINE_QUEUE_PREFIX + queues.MAINTENANCE
 # Periodic tasks (seconds). Each feature adds its own entries to this one dict.
 CELERY_BEAT_SCHEDULE = {
     "retention-prune": {"task": "ingest.maintenance_tasks.retention_prune", "schedule": 6 * 3600},
@@ -203,6 +210,10 @@ PASSLINE_FLAKY_WINDOW_DAYS = env.int(
 PASSLINE_INCOMPLETE_TOTAL_RATIO = env.float("PASSLINE_INCOMPLETE_TOTAL_RATIO", default=0.5)
 PASSLINE_INCOMPLETE_LOOKBACK_RUNS = env.int("PASSLINE_INCOMPLETE_LOOKBACK_RUNS", default=10)
 PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHARE", default=0.8)
+# Derived figures: tests per transaction of the hourly per-test stats rebuild, and the
+# age after which a trend refresh's claim is presumed dead and taken over.
+PASSLINE_TEST_STATS_BATCH = env.int("PASSLINE_TEST_STATS_BATCH", default=20_000)
+PASSLINE_TREND_CLAIM_STALE_SECONDS = env.int("PASSLINE_TREND_CLAIM_STALE_SECONDS", default=600)
 # Django refuses request bodies larger than this before reading them; uploads use the
 # streaming limit above instead, so only ordinary form posts are affected.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
