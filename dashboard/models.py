@@ -167,21 +167,51 @@ class TestStats(models.Model):
     ``failing_since_run`` is the first run of the current streak of complete runs in
     which the test did not pass; ``flake_rate`` = flaky runs / runs with a result
     within the trend window.
+
+    Every completed run updates the row of each of its tests (``dashboard.derive.
+    teststats``), so the row is kept cheap to update: no database FK constraints
+    (their deferred checks ran once per row at commit; only the derive layer writes
+    these ids, read in the same statement, and Django still cascades) and no index on
+    a column that changes with every run, so that PostgreSQL updates a passing test's
+    row in place (a HOT update, with the free space the table's fillfactor leaves).
     """
 
-    test = models.OneToOneField(Test, on_delete=models.CASCADE, related_name="stats")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    test = models.OneToOneField(
+        Test, on_delete=models.CASCADE, related_name="stats", db_constraint=False
+    )
+    # Indexed by the first column of teststats_flaky and teststats_failing.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     last_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     # Copied from last_run, so folding a run in compares times without a join.
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.PositiveSmallIntegerField(null=True, blank=True)
     failing_since_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     failing_runs = models.PositiveIntegerField(default=0)
     window_runs = models.PositiveIntegerField(default=0)
