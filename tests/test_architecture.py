@@ -22,6 +22,7 @@ PURE = (
     "ingest.identity",
     "dashboard.trends",
     "dashboard.targets",
+    "dashboard.analytics",
 )
 PURE_THIRD_PARTY = frozenset({"lxml", "junitparser"})
 
