@@ -71,6 +71,10 @@ def trend_refresh_claimed(
         return None
     try:
         return trend_refresh(project_id=project_id)
+    except Exception:
+        # Queued again, so that the task's retry (or the next request) claims it.
+        TrendClaim.objects.filter(project_id=project_id).update(queued=True)
+        raise
     finally:
         TrendClaim.objects.filter(project_id=project_id, running_since=now).update(
             running_since=None

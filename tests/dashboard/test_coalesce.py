@@ -129,3 +129,17 @@ def test_refresh_reads_the_window_once_per_scope(django_assert_num_queries):
         make_run(more, f"r{i}", now - timedelta(hours=20 - i), category_results({"A": (i, 12)}))
     with django_assert_num_queries(expected):
         assert coalesce.trend_refresh(project_id=more.pk) == 2
+
+
+def test_a_failed_refresh_stays_queued_for_its_retry():
+    project = ProjectFactory()
+    broker = Broker()
+    coalesce.trend_refresh_request(project_id=project.pk, enqueue=broker)
+    with (
+        mock.patch.object(coalesce, "trend_refresh", side_effect=RuntimeError("db gone")),
+        pytest.raises(RuntimeError),
+    ):
+        coalesce.trend_refresh_claimed(project_id=project.pk, enqueue=broker)
+    claim = TrendClaim.objects.get(project=project)
+    assert (claim.queued, claim.running_since) == (True, None)
+    assert coalesce.trend_refresh_claimed(project_id=project.pk, enqueue=broker) == 1
