@@ -4,8 +4,8 @@
   its flags and those of the next complete run (which compares with it); when the run
   is already complete, a coalesced trend refresh.
 - ``run_completed_derive`` (the run completed): copy completeness onto the rollups
-  (or compute them if the upload's task has not yet), flags, fold the run into the
-  per-test stats, and ask for a coalesced trend refresh.
+  (or compute them if the upload's task has not yet), flags, ask for a coalesced
+  trend refresh, then fold the run into the per-test stats.
 - ``project_stats_rebuild`` (after re-categorising): every run's rollups and flags.
 """
 
@@ -64,8 +64,10 @@ def run_completed_derive(*, run_id: int) -> RunStats | None:
     if not run_rollup_meta_update(run_id=run_id) and run_rollup_update(run_id=run_id) is None:
         return None
     stats = _flags_update(RunStats.objects.get(run_id=run_id))
-    run_test_stats_update(run_id=run_id)
+    # Trends first: the refresh (another derive worker) reads rollups only, so the
+    # summary's trend is fresh while this task folds the run into per-test stats.
     trend_refresh_request(project_id=stats.project_id)
+    run_test_stats_update(run_id=run_id)
     return stats
 
 
