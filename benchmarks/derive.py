@@ -192,6 +192,44 @@ def history_create(project, runs: int, now: datetime) -> None:
         run_completed_derive(run_id=run.pk)
 
 
+def small_runs_burst(project, count: int, now: datetime) -> None:
+    """Complete `count` 20-test runs back to back; a derive worker drains every 25.
+
+    Prints the time per completion (rollups, flags, test stats, the trend request)
+    and how many coalesced trend refreshes ran, with their mean time.
+    """
+    from unittest import mock
+
+    from dashboard import tasks
+    from dashboard.derive.coalesce import trend_refresh_claimed
+    from dashboard.derive.runs import run_completed_derive, run_stats_update
+
+    sent, refreshes, per_run = [], [], []
+    with mock.patch.object(tasks.trend_refresh, "delay", sent.append):
+        for i in range(count):
+            run = run_create(project, f"s{i}", now - timedelta(seconds=count - i), seed=i, limit=20)
+            started = time.perf_counter()
+            run_stats_update(run_id=run.pk)
+            run_completed_derive(run_id=run.pk)
+            per_run.append(time.perf_counter() - started)
+            if (i + 1) % 25 == 0:
+                pending, sent[:] = list(sent), []
+                for project_id in pending:
+                    refreshes.append(
+                        timed(
+                            lambda project_id=project_id: trend_refresh_claimed(
+                                project_id=project_id, enqueue=sent.append
+                            )
+                        )
+                    )
+    print(
+        f"  {count} small runs completed back to back: "
+        f"{statistics.median(per_run) * 1000:.0f} ms median per completion; "
+        f"{len(refreshes)} coalesced trend refreshes ran "
+        f"({statistics.mean(refreshes) * 1000:.0f} ms mean), not {count}"
+    )
+
+
 def show(label: str, times: dict) -> None:
     parts = "  ".join(f"{k} {v * 1000:7.0f} ms" for k, v in times.items())
     print(f"  {label:<34}{parts}", flush=True)
@@ -236,6 +274,8 @@ def main() -> None:
             times = derive_new(run)
             results[(slug, n)] = times
             show(f"run {n} ({'new tests' if n == 1 else 'same tests'})", times)
+        if history:
+            small_runs_burst(project, 200, now)
         rows = TestStats.objects.filter(project=project).count()
         rebuild = timed(lambda project=project: test_stats_refresh(project_id=project.pk))
         results[(slug, "rebuild")] = rebuild

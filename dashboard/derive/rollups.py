@@ -120,20 +120,24 @@ def run_rollup_update(*, run_id: int) -> RunStats | None:
     return RunStats.objects.get(run_id=run_id)
 
 
-def run_rollup_meta_update(*, run_id: int) -> bool:
+def run_rollup_meta_update(*, run_id: int) -> bool | None:
     """Copy the run's branch, start time and completeness onto its existing rollups.
 
-    Return False (and write nothing) when the run or its rollups do not exist yet.
-    Two small UPDATEs: no result is read.
+    Return True when they changed, False when the rollups already had them, and None
+    (writing nothing) when the run or its rollups do not exist yet. No result is read.
     """
     run = Run.objects.filter(pk=run_id).values("branch", "started_at", "is_complete").first()
     if run is None:
-        return False
+        return None
+    stale = ~Q(branch=run["branch"]) | ~Q(started_at=run["started_at"])
+    stale |= ~Q(is_complete=run["is_complete"])
     with transaction.atomic():
-        if not RunStats.objects.filter(run_id=run_id).update(**run, updated_at=timezone.now()):
-            return False
-        RunCategoryStats.objects.filter(run_id=run_id).update(**run)
-    return True
+        if RunStats.objects.filter(Q(run_id=run_id) & stale).update(
+            **run, updated_at=timezone.now()
+        ):
+            RunCategoryStats.objects.filter(run_id=run_id).update(**run)
+            return True
+    return False if RunStats.objects.filter(run_id=run_id).exists() else None
 
 
 def project_rollups_update(*, project_id: int) -> int:

@@ -60,10 +60,16 @@ def run_completed_derive(*, run_id: int) -> RunStats | None:
 
     Return None when the run no longer exists.
     """
-    # Rollups exist unless the upload's own task has not run yet: then compute them.
-    if not run_rollup_meta_update(run_id=run_id) and run_rollup_update(run_id=run_id) is None:
-        return None
-    stats = _flags_update(RunStats.objects.get(run_id=run_id))
+    changed = run_rollup_meta_update(run_id=run_id)
+    if changed is None:
+        # The upload's own task has not run yet (or the run is gone): compute them.
+        if run_rollup_update(run_id=run_id) is None:
+            return None
+        changed = True
+    stats = RunStats.objects.get(run_id=run_id)
+    if changed:
+        stats = _flags_update(stats)
+    # else: the upload's task already computed the flags of the complete run.
     # Trends first: the refresh (another derive worker) reads rollups only, so the
     # summary's trend is fresh while this task folds the run into per-test stats.
     trend_refresh_request(project_id=stats.project_id)
