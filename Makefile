@@ -34,8 +34,9 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# One worker on all three queues (passline/queues.py); production runs one per queue.
 worker: venv
-	$(BIN)/celery -A passline worker --loglevel=INFO
+	$(BIN)/celery -A passline worker -Q ingest,derive,maintenance --loglevel=INFO
 
 clean:
 	rm -rf $(VENV) var

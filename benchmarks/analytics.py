@@ -134,7 +134,7 @@ def main() -> None:
     from django.test import Client
 
     from dashboard.analytics import trends
-    from dashboard.services import trend_refresh
+    from dashboard.derive.trends import trend_refresh
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     call_command("migrate", verbosity=0)

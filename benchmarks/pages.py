@@ -43,8 +43,8 @@ TESTS = 1000
 
 def generate(slug: str, runs: int, categories: int) -> None:
     """Write a project with `runs` x `categories` rollups, trends and two runs' results."""
+    from dashboard.derive.trends import trend_refresh
     from dashboard.models import RunCategoryStats, RunStats
-    from dashboard.services import trend_refresh
     from ingest.identity import test_identity
     from ingest.models import Category, Project, Result, Run, Test, Upload
 

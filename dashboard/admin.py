@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from dashboard.models import RunCategoryStats, RunStats, TestStats, Trend
+from dashboard.models import RunCategoryStats, RunStats, TestStats, Trend, TrendClaim
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -55,3 +55,11 @@ class TestStatsAdmin(ReadOnlyAdmin):
     list_display = ("test", "category", "failing_runs", "flake_rate", "computed_at")
     list_select_related = ("test", "category")
     search_fields = ("test__name", "test__classname")
+
+
+@admin.register(TrendClaim)
+class TrendClaimAdmin(ReadOnlyAdmin):
+    """A refresh queued or running per project, and how many were asked for and run."""
+
+    list_display = ("project", "queued", "running_since", "requested", "refreshed")
+    list_select_related = ("project",)

@@ -8,9 +8,12 @@ Every figure a page shows is read from these tables, never by aggregating
 - ``Trend``: cached Theil-Sen slope, ETA and needed rate per project/branch/category.
 - ``TestStats``: per test, its latest outcome, failing streak and flake rate.
 
-Counting rules (see ``dashboard.rollups``): ``total`` = passed + failed + error
-(+ skipped unless the project excludes skipped tests); when the project does not count
-a flaky pass as a pass, that result is counted in ``failed`` and still in ``flaky``.
+- ``TrendClaim``: one row per project that coalesces trend refreshes.
+
+``dashboard.derive`` writes them all. Counting rules (see ``dashboard.derive.rollups``):
+``total`` = passed + failed + error (+ skipped unless the project excludes skipped
+tests); when the project does not count a flaky pass as a pass, that result is counted
+in ``failed`` and still in ``flaky``.
 ``branch``, ``started_at`` and ``is_complete`` are copied from the run so chart
 queries use one index and no join. Timestamps are UTC; rates are fractions 0..1.
 """
@@ -49,11 +52,17 @@ class RunStats(Counts):
     branch = models.CharField(max_length=255, blank=True, default="")
     started_at = models.DateTimeField()
     is_complete = models.BooleanField(default=False)
-    # Denominator watch (dashboard.flags): a run whose total fell or whose skips rose
-    # while its rate rose, and a run that looks incomplete. Reasons are sentences.
+    # Denominator watch (dashboard.derive.flags): a run whose total fell, whose skips rose,
+    # or whose not-passing tests vanished while its rate rose, and a run that looks
+    # incomplete. Reasons are sentences.
     flag_denominator = models.BooleanField(default=False)
     flag_incomplete = models.BooleanField(default=False)
     flag_reasons = models.JSONField(default=list, blank=True)
+    # The run the denominator watch compared this one with: the latest earlier complete
+    # run on the branch not flagged incomplete (None for the first run).
+    compared_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -158,19 +167,51 @@ class TestStats(models.Model):
     ``failing_since_run`` is the first run of the current streak of complete runs in
     which the test did not pass; ``flake_rate`` = flaky runs / runs with a result
     within the trend window.
+
+    Every completed run updates the row of each of its tests (``dashboard.derive.
+    teststats``), so the row is kept cheap to update: no database FK constraints
+    (their deferred checks ran once per row at commit; only the derive layer writes
+    these ids, read in the same statement, and Django still cascades) and no index on
+    a column that changes with every run, so that PostgreSQL updates a passing test's
+    row in place (a HOT update, with the free space the table's fillfactor leaves).
     """
 
-    test = models.OneToOneField(Test, on_delete=models.CASCADE, related_name="stats")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    test = models.OneToOneField(
+        Test, on_delete=models.CASCADE, related_name="stats", db_constraint=False
+    )
+    # Indexed by the first column of teststats_flaky and teststats_failing.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     last_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
+    # Copied from last_run, so folding a run in compares times without a join.
+    last_started_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.PositiveSmallIntegerField(null=True, blank=True)
     failing_since_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     failing_runs = models.PositiveIntegerField(default=0)
     window_runs = models.PositiveIntegerField(default=0)
@@ -190,3 +231,24 @@ class TestStats(models.Model):
 
     def __str__(self) -> str:
         return f"stats of test {self.test_id}"
+
+
+class TrendClaim(models.Model):
+    """Coalesce a project's trend refreshes: at most one queued and one running.
+
+    ``dashboard.derive.coalesce`` flips these fields with conditional UPDATEs only, so
+    many completions ask for one refresh, and a completion during a refresh causes
+    exactly one more. ``running_since`` is the claim time (UTC) of the refresh in
+    progress; a claim older than PASSLINE_TREND_CLAIM_STALE_SECONDS is taken over.
+    """
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    queued = models.BooleanField(default=False)
+    running_since = models.DateTimeField(null=True, blank=True)
+    requested = models.PositiveBigIntegerField(default=0, help_text="Requests, ever.")
+    refreshed = models.PositiveBigIntegerField(default=0, help_text="Refreshes run, ever.")
+
+    def __str__(self) -> str:
+        return f"trend claim of {self.project_id}"

@@ -5,7 +5,6 @@ from django.db import transaction
 from dashboard.tasks import project_stats_rebuild as project_stats_rebuild_task
 from dashboard.tasks import run_completed_refresh as run_completed_refresh_task
 from dashboard.tasks import run_stats_update as run_stats_update_task
-from dashboard.tasks import trend_refresh as trend_refresh_task
 
 
 def on_upload_processed(sender, *, upload_id: int, run_id: int, project_id: int, **kwargs) -> None:
@@ -14,15 +13,10 @@ def on_upload_processed(sender, *, upload_id: int, run_id: int, project_id: int,
 
 
 def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
-    """Update the run's rollups, then the project's trends and test stats."""
+    """Derive what the completed run changes: flags, test stats, then the trends."""
     transaction.on_commit(lambda: run_completed_refresh_task.delay(run_id, project_id))
 
 
 def on_project_recategorized(sender, *, project_id: int, **kwargs) -> None:
-    """Rebuild every rollup of the project from its re-categorised results."""
-
-    def enqueue() -> None:
-        # Chained so the trends read the rebuilt rollups.
-        (project_stats_rebuild_task.si(project_id) | trend_refresh_task.si(project_id)).delay()
-
-    transaction.on_commit(enqueue)
+    """Rebuild every rollup of the project from its re-categorised results (then trends)."""
+    transaction.on_commit(lambda: project_stats_rebuild_task.delay(project_id))

@@ -1,22 +1,24 @@
 """Celery tasks of the dashboard: thin adapters that take ids and call one service.
 
 Every task is idempotent (it recomputes from stored rows), so a retry or a duplicate
-message is harmless. Arguments are plain ids, never pickled objects.
+message is harmless. Arguments are plain ids, never pickled objects. Routing
+(``passline.queues``): the per-run and per-project work goes to the ``derive`` queue,
+the beat-driven sweeps (``*_all``, ``test_stats_refresh``) to ``maintenance``.
 """
 
 from celery import shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 
-from dashboard.flaky import run_test_stats_update as run_test_stats_update_service
-from dashboard.flaky import test_stats_refresh as test_stats_refresh_service
-from dashboard.services import project_stats_rebuild as project_stats_rebuild_service
-from dashboard.services import run_stats_update as run_stats_update_service
-from dashboard.services import test_stats_refresh_all as test_stats_refresh_all_service
-from dashboard.services import trend_refresh as trend_refresh_service
-from dashboard.services import trends_refresh_all as trends_refresh_all_service
+from dashboard.derive.coalesce import trend_refresh_claimed as trend_refresh_claimed_service
+from dashboard.derive.coalesce import trends_refresh_all as trends_refresh_all_service
+from dashboard.derive.runs import project_stats_rebuild as project_stats_rebuild_service
+from dashboard.derive.runs import run_completed_derive as run_completed_derive_service
+from dashboard.derive.runs import run_stats_update as run_stats_update_service
+from dashboard.derive.teststats import test_stats_refresh as test_stats_refresh_service
+from dashboard.derive.teststats import test_stats_refresh_all as test_stats_refresh_all_service
 
-# IntegrityError: two workers creating the same run's rollup rows at once; the retry
-# finds the other's rows and updates them.
+# IntegrityError: a rollup row's run or category deleted under the upsert; the retry
+# finds the rows as they are now.
 TRANSIENT = (OperationalError, InterfaceError, IntegrityError)
 RETRY = {
     "bind": True,
@@ -32,8 +34,14 @@ RETRY = {
 
 @shared_task(**RETRY)
 def run_stats_update(self, run_id: int) -> None:
-    """Recompute one run's rollups and denominator flags."""
+    """Recompute one run's rollups and denominator flags (an upload was processed)."""
     run_stats_update_service(run_id=run_id)
+
+
+@shared_task(**RETRY)
+def run_completed_refresh(self, run_id: int, project_id: int) -> None:
+    """After a run completes: flags, its per-test stats, a coalesced trend refresh."""
+    run_completed_derive_service(run_id=run_id)
 
 
 @shared_task(**RETRY)
@@ -43,28 +51,20 @@ def project_stats_rebuild(self, project_id: int) -> int:
 
 
 @shared_task(**RETRY)
-def trend_refresh(self, project_id: int) -> int:
-    """Recompute a project's cached trends."""
-    return trend_refresh_service(project_id=project_id)
+def trend_refresh(self, project_id: int) -> int | None:
+    """Run the project's queued trend refresh unless one is running (coalesced)."""
+    return trend_refresh_claimed_service(project_id=project_id)
 
 
 @shared_task(**RETRY)
 def test_stats_refresh(self, project_id: int) -> int:
-    """Recompute a project's per-test stats (failing streaks, flake rates)."""
+    """Rebuild a project's per-test stats (failing streaks, flake rates) in batches."""
     return test_stats_refresh_service(project_id=project_id)
 
 
 @shared_task(**RETRY)
-def run_completed_refresh(self, run_id: int, project_id: int) -> None:
-    """After a run completes: its rollups, the project's trends, the run's test stats."""
-    run_stats_update_service(run_id=run_id)
-    trend_refresh_service(project_id=project_id)
-    run_test_stats_update_service(run_id=run_id)
-
-
-@shared_task(**RETRY)
 def trends_refresh_all(self) -> int:
-    """Refresh the trends of every project (Celery beat, every 15 minutes)."""
+    """Ask for a trend refresh of every project (Celery beat, every 15 minutes)."""
     return trends_refresh_all_service()
 
 

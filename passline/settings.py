@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from passline import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PASSLINE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -173,17 +175,15 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)
     }
-# Queues agreed across the apps: ingest (upload processing), derive (derived figures),
-# maintenance (beat-driven sweeps). A single worker may consume all three.
-CELERY_TASK_ROUTES = {
-    "ingest.tasks.upload_process": {"queue": "ingest"},
-    "ingest.maintenance_tasks.uploads_dispatch": {"queue": "maintenance"},
-    "ingest.maintenance_tasks.uploads_sweep": {"queue": "maintenance"},
-}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The upload dispatcher (ingest.dispatcher): publishes what the web could not, and
 # takes over uploads whose processing heartbeat went stale.
 PASSLINE_DISPATCH_SECONDS = env.int("PASSLINE_DISPATCH_SECONDS", default=20)
+# Three queues (passline/queues.py): ingest, derive, maintenance. One worker may consume
+# all three (`celery -A passline worker -Q ingest,derive,maintenance`).
+PASSLINE_QUEUE_PREFIX = env.str("PASSLINE_QUEUE_PREFIX", default="")
+CELERY_TASK_ROUTES = queues.task_routes(PASSLINE_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = PASSLINE_QUEUE_PREFIX + queues.MAINTENANCE
 # Periodic tasks (seconds). Each feature adds its own entries to this one dict.
 CELERY_BEAT_SCHEDULE = {
     "retention-prune": {"task": "ingest.maintenance_tasks.retention_prune", "schedule": 6 * 3600},
@@ -249,6 +249,10 @@ PASSLINE_FLAKY_WINDOW_DAYS = env.int(
 PASSLINE_INCOMPLETE_TOTAL_RATIO = env.float("PASSLINE_INCOMPLETE_TOTAL_RATIO", default=0.5)
 PASSLINE_INCOMPLETE_LOOKBACK_RUNS = env.int("PASSLINE_INCOMPLETE_LOOKBACK_RUNS", default=10)
 PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHARE", default=0.8)
+# Derived figures: tests per transaction of the hourly per-test stats rebuild, and the
+# age after which a trend refresh's claim is presumed dead and taken over.
+PASSLINE_TEST_STATS_BATCH = env.int("PASSLINE_TEST_STATS_BATCH", default=20_000)
+PASSLINE_TREND_CLAIM_STALE_SECONDS = env.int("PASSLINE_TREND_CLAIM_STALE_SECONDS", default=600)
 # Django refuses request bodies larger than this before reading them; uploads use the
 # streaming limit above instead, so only ordinary form posts are affected.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

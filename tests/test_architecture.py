@@ -106,7 +106,7 @@ THIN = ("dashboard.pages", "dashboard.api", "dashboard.exports")
 @pytest.mark.parametrize("thin", THIN)
 def test_pages_api_and_exports_read_figures_only_through_selectors(thin):
     assert modules_under(thin)
-    forbidden = ["dashboard.models", "django.db", "dashboard.rollups", "dashboard.services"]
+    forbidden = ["dashboard.models", "django.db", "dashboard.derive"]
     if thin == "dashboard.pages":
         # Page views look up nothing themselves: runs, tests and categories too come
         # from selectors.

@@ -77,3 +77,14 @@ def test_ingest_benchmark_measures_the_checkout_it_is_given(tmp_path):
     args = ("--cases", "300", "--repeat", "1", "--big", "0", "--no-baseline", "--json")
     out = _run("ingest.py", *args, "--code", str(other), url=url)
     assert json.loads(out.strip().splitlines()[-1])["code"] == str(other.resolve())
+
+
+def test_derive_benchmark_measures_new_and_replaced_code():
+    url = _postgres_url()
+    if not (ROOT / ".git").exists():
+        pytest.skip("derive.py exports the replaced code with git; this is not a checkout")
+    out = _run("derive.py", "--tests", "300", "--history", "2", "--runs", "3", url=url)
+    assert out.count("run 2 (same tests)") == 3  # fresh, history, baseline
+    assert "hourly rebuild of 300 TestStats" in out
+    assert "ratios old/new (total derive time per run, fresh project):" in out
+    assert "steady state (runs 2-3, same tests)" in out

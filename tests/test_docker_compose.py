@@ -20,12 +20,14 @@ from django.core.management import get_commands
 from django.urls import resolve
 from gunicorn.util import import_app
 
+from passline.queues import DERIVE, INGEST, MAINTENANCE, QUEUES
 from tests.test_deploy_check import documented_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+WORKERS = ("worker", "worker-derive", "worker-maintenance")
+APP_SERVICES = ("migrate", "web", *WORKERS, "beat")
 # Read by programs other than passline/settings.py.
 OTHER_READERS = {"DJANGO_SETTINGS_MODULE": "django", "WEB_CONCURRENCY": "gunicorn"}
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
@@ -68,27 +70,10 @@ def settings_env_names() -> set[str]:
 
 
 def test_has_the_production_services():
-    assert set(SERVICES) >= {
-        "postgres",
-        "rabbitmq",
-        "redis",
-        "web",
-        "worker",
-        "beat",
-        "migrate",
-    }
+    assert set(SERVICES) >= {"postgres", "rabbitmq", "redis", "web", *WORKERS, "beat", "migrate"}
     assert SERVICES["postgres"]["image"].startswith("postgres:16")
     assert SERVICES["rabbitmq"]["image"].startswith("rabbitmq:3")
     assert SERVICES["redis"]["image"].startswith("redis:7")
-
-
-def test_worker_consumes_every_agreed_queue():
-    from django.conf import settings
-
-    queues = set(option(command_args("worker"), "-Q", "--queues").split(","))
-    assert {"ingest", "derive", "maintenance"} <= queues
-    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
-    assert routed <= queues
 
 
 def test_app_services_share_one_image_built_from_the_repo():
@@ -107,7 +92,9 @@ def test_web_runs_gunicorn_on_the_wsgi_application():
     assert option(args, "--bind", "-b") == "0.0.0.0:8000"
 
 
-@pytest.mark.parametrize(("service", "subcommand"), [("worker", "worker"), ("beat", "beat")])
+@pytest.mark.parametrize(
+    ("service", "subcommand"), [*((w, "worker") for w in WORKERS), ("beat", "beat")]
+)
 def test_celery_services_name_a_real_celery_app(service, subcommand):
     args = command_args(service)
     assert args[0] == "celery"
@@ -132,7 +119,7 @@ def test_migrate_runs_once_before_the_app_services():
     assert SERVICES["migrate"].get("restart") == "no"
 
 
-@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+@pytest.mark.parametrize("service", ["web", *WORKERS, "beat"])
 def test_app_services_wait_for_healthy_backends_and_migrations(service):
     depends = SERVICES[service]["depends_on"]
     assert depends["postgres"]["condition"] == "service_healthy"
@@ -184,15 +171,45 @@ def test_secrets_are_required_not_defaulted():
         assert env[name].startswith(f"${{{name}:?"), f"{name} must be required"
 
 
-def test_raw_upload_volume_is_shared_by_web_and_worker_at_media_root():
+def test_raw_upload_volume_is_shared_by_web_and_workers_at_media_root():
+    # The ingest worker parses raw uploads; the maintenance worker prunes them.
     media_root = SERVICES["web"]["environment"]["MEDIA_ROOT"]
-    assert SERVICES["worker"]["environment"]["MEDIA_ROOT"] == media_root
     mounts = {}
-    for service in ("web", "worker"):
+    for service in ("web", *WORKERS):
+        assert SERVICES[service]["environment"]["MEDIA_ROOT"] == media_root
         volumes = [v.split(":") for v in SERVICES[service]["volumes"]]
         mounts[service] = {source for source, target, *_ in volumes if target == media_root}
-    assert mounts["web"] and mounts["web"] == mounts["worker"]
+    assert mounts["web"] and all(mounts[w] == mounts["web"] for w in WORKERS)
     assert mounts["web"] <= set(COMPOSE["volumes"]), "must be a named volume"
+
+
+def worker_queues(service: str) -> list[str]:
+    return option(command_args(service), "-Q", "--queues").split(",")
+
+
+def test_workers_consume_every_queue_and_each_queue_has_its_own_worker():
+    consumed = [queue for service in WORKERS for queue in worker_queues(service)]
+    assert sorted(consumed) == sorted(QUEUES), "each queue consumed by exactly one service"
+    assert [worker_queues(w) for w in WORKERS] == [[INGEST], [DERIVE], [MAINTENANCE]]
+
+
+def test_every_task_and_beat_entry_routes_to_a_consumed_queue():
+    app = find_app("passline")
+    app.loader.import_default_modules()
+    consumed = {queue for service in WORKERS for queue in worker_queues(service)}
+    router = app.amqp.Router()
+    routed = {
+        name: router.route({}, name)["queue"].name
+        for name in app.tasks
+        if not name.startswith("celery.")
+    }
+    assert set(routed.values()) <= consumed
+    assert routed["ingest.tasks.upload_process"] == INGEST
+    assert routed["dashboard.tasks.run_stats_update"] == DERIVE
+    assert routed["dashboard.tasks.run_completed_refresh"] == DERIVE
+    assert routed["dashboard.tasks.trend_refresh"] == DERIVE
+    beat = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert beat and {routed[task] for task in beat} == {MAINTENANCE}
 
 
 def test_health_checks_cover_backends_web_and_worker():
@@ -208,9 +225,12 @@ def test_health_checks_cover_backends_web_and_worker():
     assert importlib.util.find_spec("passline.ops") is not None
     path = re.search(r"http://127\.0\.0\.1:8000(/\S*)", web).group(1)
     assert resolve(path).url_name == "healthz"
-    worker = test_of("worker")
-    assert "-A passline inspect ping" in worker
-    assert "$$HOSTNAME" in worker  # $$ so compose leaves it for the shell
+    for service in WORKERS:
+        check = test_of(service)
+        node = option(command_args(service), "-n", "--hostname").replace("%h", "$$HOSTNAME")
+        assert "-A passline inspect ping" in check
+        # Pings this worker's own node name; $$ so compose leaves it for the shell.
+        assert f"-d {node} " in check
 
 
 def test_security_defaults_match_the_documented_production_env():

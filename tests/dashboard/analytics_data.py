@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from dashboard.services import run_stats_update
+from dashboard.derive.runs import run_stats_update
 from ingest.identity import test_identity
 from ingest.models import Category, Project, Result, Run, Test, Upload
 

@@ -10,6 +10,7 @@ output shows.
 """
 
 import csv
+import html
 import io
 import re
 from datetime import timedelta
@@ -19,10 +20,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from dashboard.flaky import test_stats_refresh
+from dashboard.derive.teststats import test_stats_refresh
+from dashboard.derive.trends import trend_refresh
 from dashboard.management.commands.loaddemo import demo_project_delete
 from dashboard.models import RunStats
-from dashboard.services import trend_refresh
 from ingest.models import Category, Project
 from tests.dashboard.analytics_data import F, P, S, make_run
 from tests.dashboard.figures_html import page_figures
@@ -98,6 +99,11 @@ def _get(client, url):
     return response
 
 
+def shown_markdown(text: str) -> str:
+    """Return the text a reader sees of inline Markdown: escapes and entities undone."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", text))
+
+
 def read_markdown(text: str, *, head: str) -> dict:
     """Return {scope: figures} from the Markdown export's lines."""
 
@@ -117,7 +123,10 @@ def read_markdown(text: str, *, head: str) -> dict:
         "tests_needed": int(needed.group(2)),
         "progress": progress,
         "target_reached": line("Target reached") == "yes",
-        "flag_reasons": re.findall(rf"^  - run {re.escape(head)} \([^)]*\): (.*)$", text, re.M),
+        "flag_reasons": [
+            shown_markdown(reason)
+            for reason in re.findall(rf"^  - run {re.escape(head)} \([^)]*\): (.*)$", text, re.M)
+        ],
     }
     trend = re.search(r"^- \*\*Trend \([^)]*\):\*\* (.*)$", text, re.M).group(1)
     per_week = re.match(r"([+-]?\d+\.\d|0\.0) points/week", trend)

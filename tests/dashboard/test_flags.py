@@ -28,7 +28,12 @@ def test_total_drop_with_rising_rate_is_flagged():
     run = make_run(project, "r2", at(1), category_results({"A": (8, 10), "B": (8, 8)}))
     denominator, incomplete, reasons = flags(run)
     assert denominator and not incomplete
-    assert reasons == ["total fell from 20 to 18 while the pass rate rose from 80.0% to 88.9%"]
+    rise = "while the pass rate rose from 80.0% to 88.9%"
+    assert reasons == [
+        f"total fell from 20 to 18 {rise}",
+        f"2 tests that were not passing in run r1 vanished from this run {rise} "
+        f"(compare: /p/{project.slug}/compare/?base=r1&head=r2)",
+    ]
 
 
 def test_skipping_failures_is_flagged():
@@ -102,3 +107,62 @@ def test_late_earlier_run_reflags_the_following_run():
     assert flags(later)[0] is False
     make_run(project, "r1", at(1), category_results({"A": (8, 10)}))
     assert flags(later)[0] is True
+
+
+def _issue_spec(*, x_passed: int, x_total: int, with_z: bool = True) -> list[tuple]:
+    """X: x_total tests (the first x_passed pass); Y: 50/50; Z: 30/50 unless left out."""
+    results = [(f"X.t{i}", P if i < x_passed else F, "X") for i in range(x_total)]
+    results += [(f"Y.t{i}", P, "Y") for i in range(50)]
+    if with_z:
+        results += [(f"Z.t{i}", P if i < 30 else S, "Z") for i in range(50)]
+    return results
+
+
+def test_vanished_failures_are_flagged_against_the_last_run_not_flagged_incomplete():
+    """The issue's sequence: 144/200, an incomplete 114/150, then 144/164 with 36 gone."""
+    project = ProjectFactory()
+    for i in range(3):
+        make_run(project, f"r{i}", at(i), _issue_spec(x_passed=64, x_total=100))
+    full = make_run(project, "full", at(3), _issue_spec(x_passed=64, x_total=100))
+    assert RunStats.objects.get(run=full).total == 200
+    assert flags(full) == (False, False, [])
+    # A run missing the whole Z category: flagged incomplete.
+    shard = make_run(project, "shard", at(4), _issue_spec(x_passed=64, x_total=100, with_z=False))
+    stats = RunStats.objects.get(run=shard)
+    assert (stats.passed, stats.total, stats.flag_incomplete) == (114, 150, True)
+    # The 36 not-passing tests of X vanish: 144/164 = 87.8% with no test fixed.
+    head = make_run(project, "head", at(5), _issue_spec(x_passed=64, x_total=64))
+    stats = RunStats.objects.get(run=head)
+    assert (stats.passed, stats.total) == (144, 164)
+    assert stats.compared_run_id == full.pk  # not the incomplete shard
+    rise = "while the pass rate rose from 72.0% to 87.8%"
+    assert stats.flag_denominator and not stats.flag_incomplete
+    assert stats.flag_reasons == [
+        f"total fell from 200 to 164 {rise}",
+        f"36 tests that were not passing in run full vanished from this run {rise} "
+        f"(compare: /p/{project.slug}/compare/?base=full&head=head)",
+    ]
+
+
+def test_vanished_failures_flagged_even_when_the_total_did_not_fall():
+    project = ProjectFactory()
+    make_run(project, "r1", at(0), category_results({"A": (8, 10)}))
+    # Two failing tests replaced by two new passing ones: same total, rate 80% -> 100%.
+    head = [(f"A.t{i}", P, "A") for i in range(8)] + [("new1", P, "A"), ("new2", P, "A")]
+    run = make_run(project, "r2", at(1), head)
+    denominator, incomplete, reasons = flags(run)
+    assert denominator and not incomplete
+    assert reasons == [
+        "2 tests that were not passing in run r1 vanished from this run while the pass rate "
+        f"rose from 80.0% to 100.0% (compare: /p/{project.slug}/compare/?base=r1&head=r2)"
+    ]
+
+
+def test_removed_passing_tests_are_not_vanished_failures():
+    project = ProjectFactory()
+    make_run(project, "r1", at(0), category_results({"A": (8, 10)}))
+    # Two passing tests gone, two failures fixed: the rate rises honestly-ish, total falls.
+    head = [(f"A.t{i}", P, "A") for i in range(2, 10)]
+    run = make_run(project, "r2", at(1), head)
+    _, _, reasons = flags(run)
+    assert reasons == ["total fell from 10 to 8 while the pass rate rose from 80.0% to 100.0%"]

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboard.flaky import run_test_stats_update
-from dashboard.flaky import test_stats_refresh as refresh_test_stats
+from dashboard.derive.teststats import run_test_stats_update
+from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
 from dashboard.models import TestStats
 from dashboard.selectors.flaky import flaky_tests_list
 from ingest.models import Category

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.services import trend_refresh
+from dashboard.derive.trends import trend_refresh
 from ingest.models import Test as TestCase
 from tests.dashboard.analytics_data import F, P, make_run
 from tests.dashboard.figures_html import page_figures
@@ -180,7 +180,7 @@ def test_names_are_escaped_everywhere(client):
     project = ProjectFactory(slug="xss", is_public=True)
     make_run(project, "a", shop_time(), [(XSS, P, XSS_CATEGORY)])
     make_run(project, "b", shop_time(1), [(XSS, F, XSS_CATEGORY)])
-    from dashboard.flaky import test_stats_refresh
+    from dashboard.derive.teststats import test_stats_refresh
 
     test_stats_refresh(project_id=project.pk)
     test = TestCase.objects.get(project=project, name=XSS)

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from dashboard.flaky import test_stats_refresh
-from dashboard.services import trend_refresh
+from dashboard.derive.teststats import test_stats_refresh
+from dashboard.derive.trends import trend_refresh
 from ingest.models import Project
 from tests.dashboard.analytics_data import F, P, make_run
 

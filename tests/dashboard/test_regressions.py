@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from dashboard.flaky import test_stats_refresh as refresh_test_stats
+from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
 from dashboard.selectors.runs import previous_complete_run, run_detail_get
 from dashboard.selectors.tests import failing_tests_list, test_history_get
 from ingest import models as ingest_models

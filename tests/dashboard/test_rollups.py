@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dashboard.derive.rollups import run_rollup_update
 from dashboard.models import RunCategoryStats, RunStats
-from dashboard.rollups import run_rollup_update
 from ingest import signals
 from ingest.models import Category, Result, Run
 from tests.dashboard.analytics_data import E, F, P, S, example_runs, make_run
@@ -117,3 +117,28 @@ def test_recategorized_signal_rebuilds_every_run(django_capture_on_commit_callba
             RunCategoryStats.objects.filter(run=run).values_list("category__name", flat=True)
         )
         assert names == {"Other"}
+
+
+def test_completion_copies_completeness_without_counting_results_again(
+    django_capture_on_commit_callbacks,
+):
+    from unittest import mock
+
+    from dashboard.derive import runs
+
+    project = ProjectFactory()
+    make_run(project, "r0", T0, MIXED)
+    run = make_run(project, "r1", datetime(2026, 3, 2, tzinfo=UTC), MIXED, is_complete=False)
+    assert RunStats.objects.get(run=run).is_complete is False
+    Run.objects.filter(pk=run.pk).update(is_complete=True)  # the quiet period ended
+    with (
+        mock.patch.object(runs, "run_rollup_update", side_effect=AssertionError("recounted")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        signals.run_completed.send(sender=None, run_id=run.pk, project_id=project.pk)
+    stats = RunStats.objects.get(run=run)
+    assert (stats.is_complete, stats.total) == (True, 6)
+    categories = RunCategoryStats.objects.filter(run=run)
+    assert set(categories.values_list("is_complete", flat=True)) == {True}
+    # Its flags were recomputed as a complete run, compared with r0.
+    assert stats.compared_run_id == project.runs.get(key="r0").pk

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from dashboard.derive.trends import trend_refresh
 from dashboard.selectors.summary import project_summary_get
-from dashboard.services import trend_refresh
 from ingest.models import Project
 from ingest.services.tokens import token_create
 from tests.dashboard.analytics_data import EXAMPLE, category_results, example_runs, make_run
@@ -172,7 +172,7 @@ def test_openapi_documents_the_analytics_endpoints():
 
 
 def test_category_page_shows_the_summary_figures_of_its_category(example_project):
-    from dashboard.flaky import test_stats_refresh as refresh_test_stats
+    from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
     from tests.dashboard.figures_html import page_figures
 
     Project.objects.filter(pk=example_project.pk).update(is_public=True)

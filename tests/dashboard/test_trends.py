@@ -6,8 +6,8 @@ import pytest
 import time_machine
 
 from dashboard.analytics import trends
+from dashboard.derive.trends import trend_refresh
 from dashboard.models import RunStats, Trend
-from dashboard.services import trend_refresh
 from ingest.models import Category
 from tests.dashboard.analytics_data import category_results, make_run
 from tests.factories import ProjectFactory

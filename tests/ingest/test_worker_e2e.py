@@ -1,9 +1,11 @@
 """Upload over HTTP, processed by a real `celery worker` process over a real broker.
 
 Needs PostgreSQL (the worker is another process reading the test database) and a
-broker in CELERY_BROKER_URL (RabbitMQ); CI provides both. Each test uses its own queue
-so concurrent test runs on one broker never take each other's messages. The fault tests
-(worker killed, broker and database down) are in tests/ingest/test_faults_*.py.
+broker in CELERY_BROKER_URL (RabbitMQ); CI provides both. Each test uses its own queues
+(the three of passline/queues.py under a fresh PASSLINE_QUEUE_PREFIX), so concurrent
+test runs on one broker never take each other's messages; the worker consumes all three.
+The fault tests (worker killed, broker and database down) are in
+tests/ingest/test_faults_*.py.
 """
 
 import io
@@ -21,7 +23,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from dashboard.models import RunStats, TestStats, Trend
 from ingest.models import Result, Upload
+from passline import queues
 from tests.conftest import REPO_ROOT, skip_unless_service
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -49,18 +53,29 @@ def broker(settings):
     skip_unless_service(_broker_reachable(url), f"no reachable broker at {url!r}")
     from passline.celery import app
 
-    queue = f"passline-e2e-{uuid.uuid4().hex[:12]}"
+    prefix = f"passline-e2e-{uuid.uuid4().hex[:12]}-"
     keys = ("task_always_eager", "broker_url", "task_default_queue", "task_routes")
     saved = {k: app.conf[k] for k in keys}
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    # Every task of this test on its own queue, whatever the production routes say.
     app.conf.update(
-        task_always_eager=False, broker_url=url, task_default_queue=queue, task_routes={}
+        task_always_eager=False,
+        broker_url=url,
+        task_default_queue=prefix + queues.MAINTENANCE,
+        task_routes=queues.task_routes(prefix),
     )
+    _reset_router(app)
     try:
-        yield {"url": url, "queue": queue}
+        yield {"url": url, "prefix": prefix, "queues": queues.queue_names(prefix)}
     finally:
         app.conf.update(saved)
+        _reset_router(app)
+
+
+def _reset_router(app) -> None:
+    """Make Celery route with the current task_routes and default queue."""
+    app.amqp.flush_routes()
+    for cached in ("router", "queues"):
+        app.amqp.__dict__.pop(cached, None)
 
 
 class Worker:
@@ -76,10 +91,13 @@ class Worker:
             "MEDIA_ROOT": str(media_root),
             "CELERY_BROKER_URL": broker["url"],
             "CELERY_TASK_ALWAYS_EAGER": "0",
+            "PASSLINE_QUEUE_PREFIX": broker["prefix"],
         }
         self.log = log
         command = [sys.executable, "-m", "celery", "-A", "passline", "worker"]
-        command += ["--pool=solo", "--concurrency=1", "-Q", broker["queue"], "--loglevel=INFO"]
+        # Every queue: ingest, derive and maintenance (as `make worker` does).
+        command += ["--pool=solo", "--concurrency=1", "-Q", ",".join(broker["queues"])]
+        command += ["--loglevel=INFO"]
         command += ["--without-gossip", "--without-mingle", "-n", f"{uuid.uuid4().hex}@e2e"]
         self.process = subprocess.Popen(
             command,
@@ -204,3 +222,13 @@ def test_http_upload_is_processed_by_a_real_worker(live_server, start_worker, to
     upload = Upload.objects.get(pk=accepted["id"])
     assert upload.run.is_complete
     assert Result.objects.filter(run=upload.run).count() == 40
+
+    # The derive queue: rollups, the run folded into per-test stats, then the trend.
+    def derived():
+        trend = Trend.objects.filter(project=upload.project, category=None).first()
+        return trend if trend is not None and trend.n_points == 1 else None
+
+    _wait_for(derived, timeout=60, what="the derived figures", worker=worker)
+    stats = RunStats.objects.get(run=upload.run)
+    assert (stats.passed, stats.total, stats.is_complete) == (36, 40, True)
+    assert TestStats.objects.filter(project=upload.project, last_run=upload.run).count() == 40

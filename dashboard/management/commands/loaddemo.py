@@ -26,9 +26,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard import demo, receivers
-from dashboard.flaky import test_stats_refresh
+from dashboard.derive.runs import project_stats_rebuild
+from dashboard.derive.teststats import test_stats_refresh
+from dashboard.derive.trends import trend_refresh
 from dashboard.models import RunStats
-from dashboard.services import project_stats_rebuild, trend_refresh
 from ingest import signals
 from ingest.models import Category, CategoryRule, Project, Result, Upload, UploadFile
 from ingest.processing import upload_process
