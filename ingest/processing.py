@@ -123,6 +123,8 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
                 max_message_length=settings.PASSLINE_MAX_MESSAGE_LENGTH,
                 max_depth=settings.PASSLINE_MAX_DEPTH,
                 max_decompressed_bytes=settings.PASSLINE_MAX_DECOMPRESSED_BYTES,
+                max_elements=settings.PASSLINE_MAX_ELEMENTS,
+                max_text_bytes=settings.PASSLINE_MAX_TEXT_BYTES,
             )
             try:
                 reader = _read_file(upload_file, limits, matcher, writer)
