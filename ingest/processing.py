@@ -23,8 +23,9 @@ from ingest.categorize import CategoryMatcher, category_get_or_create
 from ingest.decompress import open_report
 from ingest.gc_pause import gc_paused
 from ingest.identity import test_identity
-from ingest.junit import JUnitError, ReportLimits, ReportReader
+from ingest.junit import JUnitError, ReportLimits
 from ingest.models import Result, Run, Upload
+from ingest.reports import open_reader
 from ingest.result_store import ERROR, FAILED, PASSED, SKIPPED, Counts, ResultWriter
 
 logger = logging.getLogger("passline.ingest")
@@ -190,7 +191,7 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
     with upload_file.raw.open("rb") as raw:
         stream = open_report(raw, max_decompressed_bytes=limits.max_decompressed_bytes)
         try:
-            reader = ReportReader(stream, limits)
+            reader = open_reader(stream, limits)  # sniffs the format
             # The reader already normalises names (ingest.identity.normalise_name).
             for record in reader:
                 classname = record.classname

@@ -225,13 +225,16 @@ class ReportReader:
     """
 
     format = "junit"
-    target_class: type[ReportTarget] = JUnitTarget
 
     def __init__(self, stream: BinaryIO, limits: ReportLimits = ReportLimits()) -> None:  # noqa: B008
         self._stream = stream
         self._warnings = Warnings()
-        self._target = self.target_class(limits, self._warnings)
+        self._target = self.make_target(limits, self._warnings)
         self._started = False
+
+    def make_target(self, limits: ReportLimits, warnings: Warnings) -> ReportTarget:
+        """Return the parser target of this reader's format."""
+        return JUnitTarget(limits, warnings)
 
     @property
     def warnings(self) -> list[str]:

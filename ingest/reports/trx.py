@@ -1,0 +1,200 @@
+"""Read VSTest TRX (<TestRun> in the TeamTest/2010 namespace) into CaseRecords.
+
+A TRX file lists results (<Results><UnitTestResult testId=…>) apart from the tests'
+definitions (<TestDefinitions><UnitTest id=…><TestMethod className=…>), usually results
+first. The reader keeps one small map, testId -> (className, assembly), and spills each
+result whose definition is not known yet to a temporary file (marshal, one tuple per
+result), then joins the spilled results with the map once the document has ended.
+Memory is the map (about 100 bytes a test), never the results.
+
+A data-driven result (MSTest DataRow/DynamicData, resultType="DataDrivenTest") holds
+its cases as <InnerResults>; each inner result is one record (one test per case, its
+name carries the data row) and the aggregate parent is not counted.
+"""
+
+import marshal
+import re
+import tempfile
+from collections.abc import Iterator
+
+from ingest.junit.events import parse_events
+from ingest.junit.model import CaseRecord, JUnitError
+
+from .common import basename, join_message
+from .xmlbase import FormatTarget, XmlFormatReader
+
+NAMESPACE = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"
+_OUTCOMES = {
+    "passed": "passed",
+    "passedbutrunaborted": "passed",
+    "completed": "passed",
+    "warning": "passed",
+    "failed": "failed",
+    "timeout": "failed",
+    "error": "error",
+    "aborted": "error",
+    "notrunnable": "error",
+    "disconnected": "error",
+    "inprogress": "error",
+    "pending": "error",
+    "notexecuted": "skipped",
+    "inconclusive": "skipped",
+}
+_TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def timespan_seconds(value: str | None) -> float | None:
+    """Return the seconds of a .NET TimeSpan text ("[d.]hh:mm:ss[.fffffff]"), else None."""
+    match = _TIMESPAN.fullmatch((value or "").strip())
+    if match is None:
+        return None
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+class TrxTarget(FormatTarget):
+    """Parser target for TRX: emits joined records, spills the rest."""
+
+    format_name = "VSTest TRX"
+
+    def __init__(self, limits, warnings) -> None:
+        super().__init__(limits, warnings)
+        self.definitions: dict[str, tuple[str, str]] = {}
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        self.spill = None
+        self.spilled = 0
+        self._open: list[list] = []  # [attrs, has_inner, message, trace] per open result
+        self._text_kind = ""
+        self._definition: tuple[str, str] | None = None  # (testId, storage) of <UnitTest>
+
+    def start(self, tag: str, attrib) -> None:
+        self.enter()
+        namespace, _, name = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+        if self.depth == 1:
+            if name != "TestRun" or namespace != NAMESPACE:
+                raise self.not_root(tag, f"<TestRun> in the {NAMESPACE} namespace")
+            return
+        if name == "UnitTestResult":
+            if self._open:
+                self._open[-1][1] = True
+            self._open.append([dict(attrib), False, "", ""])
+        elif self._open:
+            if name in ("Message", "StackTrace") and not self._text_kind:
+                self._text_kind = name
+                self.capture(self.limits.max_message_length + 1)
+        elif name == "UnitTest":
+            self._definition = (attrib.get("id") or "", attrib.get("storage") or "")
+        elif name == "TestMethod" and self._definition is not None:
+            test_id, storage = self._definition
+            pair = (attrib.get("className") or "", basename(storage))
+            self.definitions[test_id] = self._pairs.setdefault(pair, pair)
+        elif name == "Times":
+            self.note_timestamp(attrib.get("start") or attrib.get("creation"))
+
+    def end(self, tag: str) -> None:
+        self.leave(tag)
+        name = tag.rpartition("}")[2]
+        if name == "UnitTestResult":
+            attrs, has_inner, message, trace = self._open.pop()
+            if not has_inner:
+                self._result(attrs, join_message(message, trace))
+        elif self._text_kind == name:
+            text = self.captured()
+            slot = 2 if name == "Message" else 3
+            if not self._open[-1][slot]:
+                self._open[-1][slot] = text
+            self._text_kind = ""
+        elif name == "UnitTest":
+            self._definition = None
+
+    def _result(self, attrs: dict, message: str) -> None:
+        test_id = attrs.get("testId") or ""
+        fields = (
+            test_id,
+            attrs.get("testName") or "",
+            attrs.get("outcome") or "",
+            attrs.get("duration") or "",
+            message,
+        )
+        self.note_timestamp(attrs.get("startTime"))
+        known = self.definitions.get(test_id)
+        if known is not None:
+            self.emit_result(fields, known)
+            return
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the reader)
+        marshal.dump(fields, self.spill)
+        self.spilled += 1
+        if self.spilled + self.testcases > self.limits.max_testcases:
+            raise JUnitError(
+                "too_many_testcases", f"more than {self.limits.max_testcases} tests in one report"
+            )
+
+    def emit_result(self, fields: tuple, definition: tuple[str, str]) -> None:
+        _test_id, test_name, outcome_text, duration_text, message = fields
+        classname, assembly = definition
+        name = test_name
+        if classname and name.startswith(classname + "."):
+            name = name[len(classname) + 1 :]
+        outcome = _OUTCOMES.get(outcome_text.lower())
+        if outcome is None:
+            self.warnings.add(
+                "trx:outcome",
+                f"TRX outcome {outcome_text!r} is not known; counted as an error",
+            )
+            outcome = "error"
+        seconds = timespan_seconds(duration_text)
+        if seconds is None:
+            seconds = self.recorder.seconds(duration_text or None)
+        self.emit(
+            classname=classname,
+            name=name,
+            outcome=outcome,
+            duration=seconds,
+            message=message,
+            suite=assembly,
+        )
+
+    def replay(self) -> Iterator[CaseRecord]:
+        """Yield the spilled results joined with the definitions, then drop the spill."""
+        if self.spill is None:
+            return
+        spill, self.spill = self.spill, None
+        with spill:
+            spill.seek(0)
+            for _ in range(self.spilled):
+                fields = marshal.load(spill)  # noqa: S302 (our own temp file)
+                definition = self.definitions.get(fields[0])
+                if definition is None:
+                    self.warnings.add(
+                        "trx:definition",
+                        "a TRX result has no <UnitTest> definition; its class is unknown",
+                    )
+                    definition = ("", "")
+                self.emit_result(fields, definition)
+                yield from self.records
+                self.records.clear()
+
+
+class TrxReader(XmlFormatReader):
+    """Iterate the CaseRecords of a VSTest TRX report."""
+
+    format = "trx"
+
+    def make_target(self, limits, warnings) -> TrxTarget:
+        return TrxTarget(limits, warnings)
+
+    def __iter__(self) -> Iterator[CaseRecord]:
+        if self._started:
+            raise RuntimeError("a ReportReader can be iterated only once")
+        self._started = True
+        return self._records()
+
+    def _records(self) -> Iterator[CaseRecord]:
+        target = self._target
+        try:
+            yield from parse_events(self._stream, target)
+            yield from target.replay()
+        finally:
+            if target.spill is not None:
+                target.spill.close()
