@@ -46,12 +46,29 @@ def nunit2_outcome(result: str | None, executed: str | None, success: str | None
 
 
 def split_full_name(full: str) -> tuple[str, str]:
-    """Split "Ns.Class.Method(1.5, "a.b")" into ("Ns.Class", "Method(1.5, "a.b")")."""
-    head, paren, args = full.partition("(")
-    classname, dot, method = head.rpartition(".")
-    if not dot:
+    """Split a full test name at its last dot outside parentheses and quotes.
+
+    "Ns.Class.Method(1.5, "a.b")" -> ("Ns.Class", "Method(1.5, "a.b")");
+    "Ns.Fixture(42).Test1" -> ("Ns.Fixture(42)", "Test1").
+    """
+    depth = 0
+    quote = ""
+    cut = -1
+    for index, char in enumerate(full):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "(<[":
+            depth += 1
+        elif char in ")>]":
+            depth = max(0, depth - 1)
+        elif char == "." and depth == 0:
+            cut = index
+    if cut < 0:
         return "", full
-    return classname, method + paren + args
+    return full[:cut], full[cut + 1 :]
 
 
 class NUnitTarget(FormatTarget):
@@ -130,7 +147,11 @@ class NUnitTarget(FormatTarget):
             name = attrs.get("name") or ""
             classname = attrs.get("classname")
             if classname is None:
-                classname = split_full_name(attrs.get("fullname") or name)[0]
+                full = attrs.get("fullname") or name
+                if full.endswith("." + name):
+                    classname = full[: -len(name) - 1]
+                else:
+                    classname = split_full_name(full)[0]
             duration = self.recorder.seconds(attrs.get("duration") or attrs.get("time"))
         else:
             outcome = nunit2_outcome(
