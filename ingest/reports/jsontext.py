@@ -9,6 +9,7 @@ closing quote. A string that opens and closes within one buffer is passed whole,
 longest string a parser sees is `limit` + 64 KiB. The document stays valid JSON.
 """
 
+import io
 import re
 from typing import BinaryIO
 
@@ -22,10 +23,11 @@ _UNITS = re.compile(rb"(?:[^\\]|\\u[0-9A-Fa-f]{4}|\\[^u])*+")
 _CUT_MARK = b'\\u2026"'
 
 
-class JsonStringCutter:
+class JsonStringCutter(io.RawIOBase):
     """A readable binary stream: `raw`'s JSON with every over-long string cut short."""
 
     def __init__(self, raw: BinaryIO, limit: int) -> None:
+        super().__init__()
         self._raw = raw
         self.limit = max(limit, 16)
         self.cut = 0  # strings cut so far
@@ -36,6 +38,8 @@ class JsonStringCutter:
         self._eof = False
 
     def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson probes the stream's type with read(0)
         want = size if size and size > 0 else CHUNK
         while len(self._out) < want and not self._eof:
             chunk = self._raw.read(CHUNK)
@@ -50,6 +54,11 @@ class JsonStringCutter:
 
     def readable(self) -> bool:
         return True
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def _process(self, chunk: bytes) -> bytes:
         out: list[bytes] = []

@@ -135,9 +135,8 @@ def _looks_like_ctrf(text: bytes, *, complete: bool) -> bool:
                 keys.add(value)
             elif prefix == "results" and event == "end_map":
                 break
-    except ijson.JSONError as exc:
-        if complete:
-            raise JUnitError("malformed", f"the JSON is not well-formed: {exc}") from None
+    except ijson.JSONError:
+        pass  # judged by the keys seen before the error; json.loads checks a whole head
     if complete:
         return keys >= _CTRF_KEYS
     return bool(keys & _CTRF_KEYS)
