@@ -243,7 +243,7 @@ def test_ctrf_cuts_a_huge_message_while_streaming():
 
 def test_ctrf_refuses_broken_json_and_a_flood_of_ignored_values():
     with pytest.raises(JUnitError) as caught:
-        list(open_reader(io.BytesIO(b'{"results": {"tool": {}, "tests": [{"name": "a",')))
+        list(open_reader(io.BytesIO(b'{"results": {"tool": {}, "summary": {}, "tests": [{"name":')))
     assert caught.value.code == "malformed"
     flood = ",".join(["1"] * 2000)
     data = f'{{"results": {{"tool": {{}}, "summary": {{}}, "extra": [{flood}], "tests": []}}}}'
