@@ -132,6 +132,8 @@ class ReportTarget:
         self._capture: list[str] | None = None
         self._room = 0
         self._long_text = 0
+        self.max_elements = limits.max_elements
+        self.max_depth = limits.max_depth
 
     # lxml target interface -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ the JUnit reader's interface and guarantees: iterate CaseRecords once; `testcase
 (JUnitError); bounded memory whatever the report's size.
 """
 
+import io
 from typing import BinaryIO
 
 from ingest.junit.model import JUnitError, ReportLimits
@@ -31,21 +32,26 @@ READERS = {
 }
 
 
-class _Chain:
-    """Read `head` bytes, then the rest of `stream`."""
+class _Prefixed(io.RawIOBase):
+    """Give back `head` (bytes already read for sniffing), then the rest of `stream`."""
 
     def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__()
         self._head = head
         self._stream = stream
 
-    def read(self, size: int = -1) -> bytes:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
         if self._head:
-            if size is None or size < 0 or size >= len(self._head):
-                data, self._head = self._head, b""
-            else:
-                data, self._head = self._head[:size], self._head[size:]
-            return data
-        return self._stream.read(size if size and size > 0 else CHUNK)
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def open_reader(stream: BinaryIO, limits: ReportLimits = ReportLimits()):  # noqa: B008
@@ -57,7 +63,7 @@ def open_reader(stream: BinaryIO, limits: ReportLimits = ReportLimits()):  # noq
             break
         head += chunk
     name = sniff(head, complete=len(head) < CHUNK)
-    return READERS[name](_Chain(head, stream), limits)
+    return READERS[name](io.BufferedReader(_Prefixed(head, stream), CHUNK), limits)
 
 
 __all__ = ["ACCEPTED", "FORMATS", "READERS", "JUnitError", "open_reader", "sniff"]

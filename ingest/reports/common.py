@@ -9,6 +9,7 @@ from ingest.junit.model import CaseRecord, JUnitError, ReportLimits
 from ingest.junit.values import Warnings, clean_name, clip, parse_duration
 
 _PATH_TAIL = re.compile(r"[^/\\]*$")
+_INF = float("inf")
 
 
 def basename(path: str | None) -> str:
@@ -31,21 +32,44 @@ class Recorder:
         self.limits = limits
         self.warnings = warnings
         self.testcases = 0
+        self._max_name = limits.max_name_length
+        self._cache: dict[tuple, tuple[str, str]] = {}
+        self._cut = False
 
     def seconds(self, value: str | float | int | None, *, scale: float = 1.0) -> float:
         """Return a finite duration >= 0 in seconds; warn and use 0 otherwise."""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = float(value) * scale
-            if 0.0 <= seconds < float("inf"):
-                return seconds
-            value = str(value)
-        seconds, problem = parse_duration(value if isinstance(value, str) else None)
+        try:
+            seconds = float(value) * scale  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if 0.0 <= seconds < _INF and not isinstance(value, bool):
+            return seconds
+        seconds, problem = parse_duration(None if value is None else str(value))
         if problem:
             self.warnings.add(
                 "time:missing" if problem == "missing" else "time:bad",
                 f"a test time {problem}; counted as 0 s",
             )
         return seconds * scale
+
+    def clean(self, value: str | None) -> str:
+        """Return `value` normalised and cut to the name limit (noting a cut)."""
+        if not value:
+            return ""
+        # Fast path of clean_name() for the common plain ASCII name.
+        if (
+            len(value) <= self._max_name
+            and value.isascii()
+            and value.isprintable()
+            and "  " not in value
+            and value[0] != " "
+            and value[-1] != " "
+        ):
+            return value
+        cleaned, truncated = clean_name(value, self._max_name)
+        if truncated:
+            self._cut = True
+        return cleaned
 
     def record(
         self,
@@ -68,20 +92,21 @@ class Recorder:
             raise JUnitError(
                 "too_many_testcases", f"more than {limits.max_testcases} tests in one report"
             )
-        max_name = limits.max_name_length
-        cut = False
-        values = []
-        for value in (classname, name, suite):
-            cleaned, truncated = clean_name(value, max_name)
-            values.append(cleaned)
-            cut = cut or truncated
+        cache = self._cache
+        group = cache.get((classname, suite))
+        if group is None:
+            if len(cache) > 10_000:
+                cache.clear()
+            group = cache[(classname, suite)] = (self.clean(classname), self.clean(suite))
+        name = self.clean(name)
         file = file or ""
-        if len(file) > max_name:
-            file, cut = clip(file, max_name), True
-        if cut:
+        if len(file) > self._max_name:
+            file, self._cut = clip(file, self._max_name), True
+        if self._cut:
+            self._cut = False
             self.warnings.add(
                 "truncated:name",
-                f"a test name, suite or file longer than {max_name} characters was truncated",
+                f"a test name, suite or file longer than {self._max_name} characters was truncated",
             )
         if len(message) > limits.max_message_length:
             self.warnings.add(
@@ -91,14 +116,14 @@ class Recorder:
             )
             message = clip(message, limits.max_message_length)
         return CaseRecord(
-            values[0],
-            values[1],
+            group[0],
+            name,
             file,
             line,
-            values[2],
+            group[1],
             outcome,
             flaky,
-            max(1, attempts),
+            attempts if attempts > 1 else 1,
             duration,
             message,
         )

@@ -14,22 +14,31 @@ become its message (capped). Choices, explained in docs/formats.md:
 - a line that is not JSON (a stray build message) is skipped with a warning.
 
 Memory is the open tests of the stream (running tests, each with a capped output), not
-the report: lines are read one at a time, capped in length, with long strings cut.
+the report: lines are read one at a time, each at most max_text_bytes + 128 KiB; from a
+longer output line the head of its text is kept (a warning says so).
 """
 
-import io
 import json
+import re
 from collections.abc import Iterator
 
 from ingest.junit.model import CaseRecord, JUnitError
 from ingest.junit.values import parse_timestamp
 
 from .common import StreamReader, join_message
-from .jsontext import JsonStringCutter
+from .jsontext import UNITS
 
 PACKAGE_TEST = "(package)"
 _FINAL = {"pass": "passed", "fail": "failed", "skip": "skipped"}
 _FRAMING = ("=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- PASS", "--- FAIL", "--- SKIP")
+# test2json's own framing lines ("=== RUN", "--- PASS: …"), dropped before decoding.
+_FRAMING_OUTPUT = (b'"Action":"output"', b'"Output":"=== ', b'"Output":"--- ')
+_SCAN = json.JSONDecoder().scan_once
+# The head of an over-long output line, in test2json's key order.
+_LONG_OUTPUT = re.compile(
+    rb'^\{(?:"Time":"[^"]*",)?"Action":"output","Package":"((?:[^"\\]|\\.)*)"'
+    rb'(?:,"Test":"((?:[^"\\]|\\.)*)")?,"Output":"'
+)
 _NO_RESULT = (
     "no final result: the test binary ended before this test finished "
     "(a panic, a timeout or a crash)"
@@ -61,23 +70,19 @@ class GoTestReader(StreamReader):
 
     def _records(self) -> Iterator[CaseRecord]:
         limits = self._limits
-        cutter = JsonStringCutter(self._stream, limits.max_text_bytes)
-        lines = io.BufferedReader(cutter, 64 * 1024)  # type: ignore[arg-type]
+        lines = self._stream
         max_line = limits.max_text_bytes + 128 * 1024
         self._room = limits.max_message_length + 1
         self._open: dict[tuple[str, str], _Open] = {}
         self._packages: dict[str, _Open] = {}
         self._failing: set[str] = set()  # packages with a failed or errored record
         events = 0
+        framing, run_line, end_line = _FRAMING_OUTPUT
         while line := lines.readline(max_line):
             if len(line) >= max_line and not line.endswith(b"\n"):
                 while (rest := lines.readline(max_line)) and not rest.endswith(b"\n"):
                     pass
-                self._warnings.add(
-                    "gotest:long-line", f"a line longer than {max_line:,} bytes was skipped"
-                )
-                continue
-            if not line.strip():
+                yield from self._long_line(line)
                 continue
             events += 1
             if events > limits.max_elements:
@@ -85,9 +90,14 @@ class GoTestReader(StreamReader):
                     "too_many_elements",
                     f"more than {limits.max_elements} events in one report (PASSLINE_MAX_ELEMENTS)",
                 )
+            if framing in line and (run_line in line or end_line in line):
+                continue  # "=== RUN   TestX" or "--- PASS: TestX": kept by nobody
             try:
-                event = json.loads(line)
-            except (ValueError, RecursionError):
+                event = _SCAN(line.decode().strip(), 0)[0]
+            except (StopIteration, ValueError, RecursionError):
+                if not line.strip():
+                    events -= 1
+                    continue
                 event = None
             if not isinstance(event, dict) or not isinstance(event.get("Action"), str):
                 self._warnings.add(
@@ -98,14 +108,32 @@ class GoTestReader(StreamReader):
                 self.timestamp = parse_timestamp(event["Time"])
             yield from self._event(event)
         yield from self._unfinished(None)
-        for package in list(self._packages):
-            self._packages.pop(package)
-        if cutter.cut:
+        self._packages.clear()
+
+    def _long_line(self, head: bytes) -> Iterator[CaseRecord]:
+        """Keep the start of an over-long output event's text; skip any other long line."""
+        match = _LONG_OUTPUT.match(head)
+        if match is None:
             self._warnings.add(
-                "text:long",
-                f"{cutter.cut} output texts longer than {limits.max_text_bytes:,} bytes "
-                "(PASSLINE_MAX_TEXT_BYTES) were cut while reading; the results were kept",
+                "gotest:long-line", f"a line longer than {len(head):,} bytes was skipped"
             )
+            return
+        self._warnings.add(
+            "text:long",
+            f"an output line longer than {len(head):,} bytes (PASSLINE_MAX_TEXT_BYTES) was "
+            "cut while reading; the results were kept",
+        )
+        start = match.end()
+        end = UNITS.match(head, start, start + self._room * 6).end()
+        fields = [b'"' + part + b'"' for part in (match.group(1), match.group(2) or b"")]
+        try:
+            package, test, text = (
+                json.loads(value) for value in (*fields, b'"' + head[start:end] + b'"')
+            )
+        except ValueError:
+            return
+        event = {"Action": "output", "Package": package, "Test": test, "Output": text}
+        yield from self._event(event)
 
     def _event(self, event: dict) -> Iterator[CaseRecord]:
         action = event["Action"]

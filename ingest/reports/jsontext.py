@@ -19,7 +19,7 @@ _TOKENS = re.compile(rb'(?:[^"]++|"(?:[^"\\]++|\\[\s\S])*+")*+')
 # The inside of a string up to (not including) its closing quote or a final lone "\".
 _STRING_BODY = re.compile(rb'(?:[^"\\]++|\\[\s\S])*+')
 # Whole characters or escapes of a string's inside (never half of "\u00e9").
-_UNITS = re.compile(rb"(?:[^\\]|\\u[0-9A-Fa-f]{4}|\\[^u])*+")
+UNITS = re.compile(rb"(?:[^\\]|\\u[0-9A-Fa-f]{4}|\\[^u])*+")
 _CUT_MARK = b'\\u2026"'
 
 
@@ -79,7 +79,7 @@ class JsonStringCutter(io.RawIOBase):
                 self._pending = buf[end:]
                 break
             start = end + 1
-            keep = _UNITS.match(buf, start, start + self.limit).end()
+            keep = UNITS.match(buf, start, start + self.limit).end()
             while keep > start and 0x80 <= buf[keep] < 0xC0:
                 keep -= 1  # never cut a UTF-8 character
             out.append(buf[:keep])

@@ -51,6 +51,9 @@ def split_full_name(full: str) -> tuple[str, str]:
     "Ns.Class.Method(1.5, "a.b")" -> ("Ns.Class", "Method(1.5, "a.b")");
     "Ns.Fixture(42).Test1" -> ("Ns.Fixture(42)", "Test1").
     """
+    if not any(char in full for char in "(<[\"'"):
+        classname, dot, method = full.rpartition(".")
+        return (classname, method) if dot else ("", full)
     depth = 0
     quote = ""
     cut = -1
@@ -89,9 +92,12 @@ class NUnitTarget(FormatTarget):
         self._trace = ""
 
     def start(self, tag: str, attrib) -> None:
-        self.enter()
+        self.elements += 1
+        depth = self.depth = self.depth + 1
+        if self.elements > self.max_elements or depth > self.max_depth:
+            self.depth -= 1
+            self.enter()  # raises the right JUnitError
         name = tag.rpartition("}")[2]
-        depth = self.depth
         if depth == 1:
             if name != self.root:
                 raise self.not_root(tag, f"<{self.root}>")
@@ -125,7 +131,9 @@ class NUnitTarget(FormatTarget):
 
     def end(self, tag: str) -> None:
         depth = self.depth
-        self.leave(tag)
+        self.depth = depth - 1
+        if self._long_text:
+            self.long_text_seen(tag)
         if self._case is None:
             if tag.endswith("test-suite") and self._assemblies:
                 self._assembly = self._assemblies.pop()

@@ -40,6 +40,7 @@ _OUTCOMES = {
     "notexecuted": "skipped",
     "inconclusive": "skipped",
 }
+SPILL_BATCH = 1000  # results per marshal record in the spill file
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
@@ -63,15 +64,20 @@ class TrxTarget(FormatTarget):
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self.spill = None
         self.spilled = 0
+        self._batch: list[tuple] = []
         self._open: list[list] = []  # [attrs, has_inner, message, trace] per open result
         self._text_kind = ""
         self._definition: tuple[str, str] | None = None  # (testId, storage) of <UnitTest>
 
     def start(self, tag: str, attrib) -> None:
-        self.enter()
-        namespace, _, name = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
-        if self.depth == 1:
-            if name != "TestRun" or namespace != NAMESPACE:
+        self.elements += 1
+        depth = self.depth = self.depth + 1
+        if self.elements > self.max_elements or depth > self.max_depth:
+            self.depth -= 1
+            self.enter()  # raises the right JUnitError
+        name = tag.rpartition("}")[2]
+        if depth == 1:
+            if name != "TestRun" or tag[1:].partition("}")[0] != NAMESPACE:
                 raise self.not_root(tag, f"<TestRun> in the {NAMESPACE} namespace")
             return
         if name == "UnitTestResult":
@@ -92,7 +98,9 @@ class TrxTarget(FormatTarget):
             self.note_timestamp(attrib.get("start") or attrib.get("creation"))
 
     def end(self, tag: str) -> None:
-        self.leave(tag)
+        self.depth -= 1
+        if self._long_text:
+            self.long_text_seen(tag)
         name = tag.rpartition("}")[2]
         if name == "UnitTestResult":
             attrs, has_inner, message, trace = self._open.pop()
@@ -121,14 +129,20 @@ class TrxTarget(FormatTarget):
         if known is not None:
             self.emit_result(fields, known)
             return
-        if self.spill is None:
-            self.spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the reader)
-        marshal.dump(fields, self.spill)
+        self._batch.append(fields)
+        if len(self._batch) >= SPILL_BATCH:
+            self._flush()
         self.spilled += 1
         if self.spilled + self.testcases > self.limits.max_testcases:
             raise JUnitError(
                 "too_many_testcases", f"more than {self.limits.max_testcases} tests in one report"
             )
+
+    def _flush(self) -> None:
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the reader)
+        marshal.dump(self._batch, self.spill)
+        self._batch = []
 
     def emit_result(self, fields: tuple, definition: tuple[str, str]) -> None:
         _test_id, test_name, outcome_text, duration_text, message = fields
@@ -157,21 +171,27 @@ class TrxTarget(FormatTarget):
 
     def replay(self) -> Iterator[CaseRecord]:
         """Yield the spilled results joined with the definitions, then drop the spill."""
+        if self._batch:
+            self._flush()
         if self.spill is None:
             return
         spill, self.spill = self.spill, None
+        definitions = self.definitions
         with spill:
             spill.seek(0)
-            for _ in range(self.spilled):
-                fields = marshal.load(spill)  # noqa: S302 (our own temp file)
-                definition = self.definitions.get(fields[0])
-                if definition is None:
-                    self.warnings.add(
-                        "trx:definition",
-                        "a TRX result has no <UnitTest> definition; its class is unknown",
-                    )
-                    definition = ("", "")
-                self.emit_result(fields, definition)
+            left = self.spilled
+            while left > 0:
+                batch = marshal.load(spill)  # noqa: S302 (our own temp file)
+                left -= len(batch)
+                for fields in batch:
+                    definition = definitions.get(fields[0])
+                    if definition is None:
+                        self.warnings.add(
+                            "trx:definition",
+                            "a TRX result has no <UnitTest> definition; its class is unknown",
+                        )
+                        definition = ("", "")
+                    self.emit_result(fields, definition)
                 yield from self.records
                 self.records.clear()
 

@@ -28,9 +28,12 @@ class XUnitTarget(FormatTarget):
         self._text_kind = ""
 
     def start(self, tag: str, attrib) -> None:
-        self.enter()
+        self.elements += 1
+        depth = self.depth = self.depth + 1
+        if self.elements > self.max_elements or depth > self.max_depth:
+            self.depth -= 1
+            self.enter()  # raises the right JUnitError
         name = tag.rpartition("}")[2]
-        depth = self.depth
         if depth == 1 and name not in _ROOTS:
             raise self.not_root(tag, "<assemblies> or <assembly>")
         case = self._case
@@ -58,7 +61,9 @@ class XUnitTarget(FormatTarget):
 
     def end(self, tag: str) -> None:
         depth = self.depth
-        self.leave(tag)
+        self.depth = depth - 1
+        if self._long_text:
+            self.long_text_seen(tag)
         if self._case is None:
             return
         if depth == self._case_depth:
