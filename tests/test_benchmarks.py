@@ -77,3 +77,18 @@ def test_ingest_benchmark_measures_the_checkout_it_is_given(tmp_path):
     args = ("--cases", "300", "--repeat", "1", "--big", "0", "--no-baseline", "--json")
     out = _run("ingest.py", *args, "--code", str(other), url=url)
     assert json.loads(out.strip().splitlines()[-1])["code"] == str(other.resolve())
+
+
+def test_formats_benchmark_prints_a_rate_and_peak_rss_per_format():
+    out = subprocess.run(
+        [sys.executable, "benchmarks/formats.py", "--cases", "300", "--big", "500", "--no-abuse"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    for name in ("junit", "nunit3", "nunit2", "xunit", "trx", "ctrf", "gotest"):
+        assert f"  {name:7} " in out
+    assert out.count("ratio to JUnit") == 7
+    assert out.count("reading 500 tests") == 7
