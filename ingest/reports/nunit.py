@@ -119,7 +119,7 @@ class NUnitTarget(FormatTarget):
                 self.capture(self.limits.max_message_length + 1)
             return
         if name == "test-case":
-            self._case = dict(attrib)
+            self._case = attrib  # a fresh dict from lxml for each element
             self._case_depth = depth
             self._child = self._message = self._trace = ""
             if self.version == 3:

@@ -40,6 +40,20 @@ _OUTCOMES = {
     "notexecuted": "skipped",
     "inconclusive": "skipped",
 }
+_RESULT, _TEXT, _DEFINITION, _METHOD, _TIMES = range(5)
+_CODES = {
+    f"{{{NAMESPACE}}}{name}": code
+    for name, code in (
+        ("UnitTestResult", _RESULT),
+        ("Message", _TEXT),
+        ("StackTrace", _TEXT),
+        ("UnitTest", _DEFINITION),
+        ("TestMethod", _METHOD),
+        ("Times", _TIMES),
+    )
+}
+_TAG_RUN = f"{{{NAMESPACE}}}TestRun"
+_TAG_MESSAGE = f"{{{NAMESPACE}}}Message"
 SPILL_BATCH = 1000  # results per marshal record in the spill file
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
 
@@ -68,6 +82,7 @@ class TrxTarget(FormatTarget):
         self._open: list[list] = []  # [attrs, has_inner, message, trace] per open result
         self._text_kind = ""
         self._definition: tuple[str, str] | None = None  # (testId, storage) of <UnitTest>
+        self._assemblies: dict[str, str] = {}  # storage path -> assembly file name
 
     def start(self, tag: str, attrib) -> None:
         self.elements += 1
@@ -75,44 +90,51 @@ class TrxTarget(FormatTarget):
         if self.elements > self.max_elements or depth > self.max_depth:
             self.depth -= 1
             self.enter()  # raises the right JUnitError
-        name = tag.rpartition("}")[2]
         if depth == 1:
-            if name != "TestRun" or tag[1:].partition("}")[0] != NAMESPACE:
+            if tag != _TAG_RUN:
                 raise self.not_root(tag, f"<TestRun> in the {NAMESPACE} namespace")
             return
-        if name == "UnitTestResult":
+        code = _CODES.get(tag)
+        if code is None:
+            return
+        if code == _RESULT:
             if self._open:
                 self._open[-1][1] = True
-            self._open.append([dict(attrib), False, "", ""])
+            self._open.append([attrib, False, "", ""])
         elif self._open:
-            if name in ("Message", "StackTrace") and not self._text_kind:
-                self._text_kind = name
+            if code == _TEXT and not self._text_kind:
+                self._text_kind = tag
                 self.capture(self.limits.max_message_length + 1)
-        elif name == "UnitTest":
+        elif code == _DEFINITION:
             self._definition = (attrib.get("id") or "", attrib.get("storage") or "")
-        elif name == "TestMethod" and self._definition is not None:
+        elif code == _METHOD and self._definition is not None:
             test_id, storage = self._definition
-            pair = (attrib.get("className") or "", basename(storage))
+            assembly = self._assemblies.get(storage)
+            if assembly is None:
+                assembly = self._assemblies[storage] = basename(storage)
+            pair = (attrib.get("className") or "", assembly)
             self.definitions[test_id] = self._pairs.setdefault(pair, pair)
-        elif name == "Times":
+        elif code == _TIMES:
             self.note_timestamp(attrib.get("start") or attrib.get("creation"))
 
     def end(self, tag: str) -> None:
         self.depth -= 1
         if self._long_text:
             self.long_text_seen(tag)
-        name = tag.rpartition("}")[2]
-        if name == "UnitTestResult":
+        code = _CODES.get(tag)
+        if code is None:
+            return
+        if code == _RESULT:
             attrs, has_inner, message, trace = self._open.pop()
             if not has_inner:
-                self._result(attrs, join_message(message, trace))
-        elif self._text_kind == name:
+                self._result(attrs, join_message(message, trace) if message or trace else "")
+        elif self._text_kind == tag:
             text = self.captured()
-            slot = 2 if name == "Message" else 3
+            slot = 2 if tag == _TAG_MESSAGE else 3
             if not self._open[-1][slot]:
                 self._open[-1][slot] = text
             self._text_kind = ""
-        elif name == "UnitTest":
+        elif code == _DEFINITION:
             self._definition = None
 
     def _result(self, attrs: dict, message: str) -> None:
@@ -124,7 +146,8 @@ class TrxTarget(FormatTarget):
             attrs.get("duration") or "",
             message,
         )
-        self.note_timestamp(attrs.get("startTime"))
+        if self.timestamp is None:
+            self.note_timestamp(attrs.get("startTime"))
         known = self.definitions.get(test_id)
         if known is not None:
             self.emit_result(fields, known)

@@ -49,7 +49,7 @@ class XUnitTarget(FormatTarget):
                 self.capture(self.limits.max_message_length + 1)
             return
         if name == "test":
-            self._case = dict(attrib)
+            self._case = attrib  # a fresh dict from lxml for each element
             self._case_depth = depth
             self._child = ""
             self._texts = {}
