@@ -1,5 +1,6 @@
 """What every non-JUnit reader shares: one way to turn raw fields into a CaseRecord."""
 
+import contextlib
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -42,6 +43,10 @@ class Recorder:
             seconds = float(value) * scale  # type: ignore[arg-type]
         except (TypeError, ValueError):
             seconds = -1.0
+            if type(value) is str and value.count(",") == 1 and "." not in value:
+                # A decimal comma ("0,123", NUnit 2 in many cultures).
+                with contextlib.suppress(ValueError):
+                    seconds = float(value.replace(",", ".")) * scale
         if 0.0 <= seconds < _INF and not isinstance(value, bool):
             return seconds
         seconds, problem = parse_duration(None if value is None else str(value))

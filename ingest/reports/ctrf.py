@@ -111,27 +111,35 @@ class CtrfReader(StreamReader):
 
     def _record(self, test: dict) -> CaseRecord:
         limit = self._limits.max_message_length + 1
-        status = _text(test.get("status")).lower()
-        outcome = _OUTCOMES.get(status)
+        status = test.get("status")
+        outcome = _OUTCOMES.get(status) if type(status) is str else None
         if outcome is None:
-            self._warnings.add(
-                "ctrf:status", f"CTRF status {status[:40]!r} is not known; counted as an error"
-            )
-            outcome = "error"
+            status = _text(status).lower()
+            outcome = _OUTCOMES.get(status)
+            if outcome is None:
+                self._warnings.add(
+                    "ctrf:status", f"CTRF status {status[:40]!r} is not known; counted as an error"
+                )
+                outcome = "error"
         retries = test.get("retries")
         retries = int(retries) if isinstance(retries, int | float) and retries > 0 else 0
         line = test.get("line")
         if self.timestamp is None and test.get("start"):
             self.timestamp = parse_timestamp(_text(test.get("start")))
+        suites = test.get("suites")
+        message = test.get("message")
+        trace = test.get("trace")
+        if message or trace:
+            message = join_message(_text(message)[:limit], _text(trace)[:limit])
+        name = test.get("name")
+        file = test.get("filePath")
         return self._recorder.record(
-            classname=_text(test.get("suites") or test.get("suite")),
-            name=_text(test.get("name")),
+            classname=" > ".join(suites) if suites else _text(test.get("suite")),
+            name=name if type(name) is str else _text(name),
             outcome=outcome,
             duration=self._recorder.seconds(test.get("duration"), scale=0.001),
-            message=join_message(
-                _text(test.get("message"))[:limit], _text(test.get("trace"))[:limit]
-            ),
-            file=_text(test.get("filePath")),
+            message=message or "",
+            file=file if type(file) is str else _text(file),
             flaky=outcome == "passed" and (test.get("flaky") is True or retries > 0),
             attempts=1 + retries,
             line=int(line) if isinstance(line, int | float) and 0 < line < 2**31 else None,

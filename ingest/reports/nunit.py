@@ -7,6 +7,8 @@ a parameterised test is its own test (its name carries the arguments). A failure
 See docs/formats.md for the outcome mapping and why.
 """
 
+import re
+
 from .common import basename, join_message
 from .xmlbase import FormatTarget, XmlFormatReader
 
@@ -23,6 +25,7 @@ _NUNIT2 = {
     "skipped": "skipped",
     "inconclusive": "skipped",
 }
+_NESTING = re.compile(r"[(<\[\"']")
 _TEXT_PARENTS = frozenset({"failure", "reason"})
 
 
@@ -51,7 +54,7 @@ def split_full_name(full: str) -> tuple[str, str]:
     "Ns.Class.Method(1.5, "a.b")" -> ("Ns.Class", "Method(1.5, "a.b")");
     "Ns.Fixture(42).Test1" -> ("Ns.Fixture(42)", "Test1").
     """
-    if not any(char in full for char in "(<[\"'"):
+    if _NESTING.search(full) is None:
         classname, dot, method = full.rpartition(".")
         return (classname, method) if dot else ("", full)
     depth = 0
