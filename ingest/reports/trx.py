@@ -55,7 +55,15 @@ _CODES = {
 _TAG_RUN = f"{{{NAMESPACE}}}TestRun"
 _TAG_MESSAGE = f"{{{NAMESPACE}}}Message"
 SPILL_BATCH = 1000  # results per marshal record in the spill file
+_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def id_key(test_id: str) -> int | str:
+    """Return a compact dictionary key for a TRX GUID (an int: 44 bytes, not 85)."""
+    if len(test_id) == 36 and _GUID.fullmatch(test_id):
+        return int(test_id.replace("-", ""), 16)
+    return test_id
 
 
 def timespan_seconds(value: str | None) -> float | None:
@@ -74,7 +82,7 @@ class TrxTarget(FormatTarget):
 
     def __init__(self, limits, warnings) -> None:
         super().__init__(limits, warnings)
-        self.definitions: dict[str, tuple[str, str]] = {}
+        self.definitions: dict[int | str, tuple[str, str]] = {}
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self.spill = None
         self.spilled = 0
@@ -113,7 +121,7 @@ class TrxTarget(FormatTarget):
             if assembly is None:
                 assembly = self._assemblies[storage] = basename(storage)
             pair = (attrib.get("className") or "", assembly)
-            self.definitions[test_id] = self._pairs.setdefault(pair, pair)
+            self.definitions[id_key(test_id)] = self._pairs.setdefault(pair, pair)
         elif code == _TIMES:
             self.note_timestamp(attrib.get("start") or attrib.get("creation"))
 
@@ -148,7 +156,7 @@ class TrxTarget(FormatTarget):
         )
         if self.timestamp is None:
             self.note_timestamp(attrs.get("startTime"))
-        known = self.definitions.get(test_id)
+        known = self.definitions.get(id_key(test_id))
         if known is not None:
             self.emit_result(fields, known)
             return
@@ -207,7 +215,7 @@ class TrxTarget(FormatTarget):
                 batch = marshal.load(spill)  # noqa: S302 (our own temp file)
                 left -= len(batch)
                 for fields in batch:
-                    definition = definitions.get(fields[0])
+                    definition = definitions.get(id_key(fields[0]))
                     if definition is None:
                         self.warnings.add(
                             "trx:definition",

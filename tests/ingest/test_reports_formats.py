@@ -178,6 +178,17 @@ def test_trx_spills_results_to_disk_until_definitions_arrive():
     assert reader._target.spilled == 0
 
 
+def test_trx_ids_that_are_not_guids_join_too():
+    data = (FIXTURES / "trx-results-first.trx").read_bytes()
+    for number in range(1, 10):
+        data = data.replace(
+            f"00000000-0000-0000-0000-00000000000{number}".encode(), b"id-%d" % number
+        )
+    records = open_reader(io.BytesIO(data))
+    assert outcomes(list(records)) == TRX_OUTCOMES
+    assert ("Shop.PriceTests", "Throws") in table(list(open_reader(io.BytesIO(data))))
+
+
 def test_trx_empty_run_and_a_foreign_namespace():
     records, reader = read("trx-empty.trx")
     assert records == [] and reader.format == "trx"
