@@ -21,6 +21,7 @@ from .sniff import ACCEPTED, FORMATS, sniff
 from .trx import TrxReader
 from .xunit import XUnitReader
 
+MAX_PROLOG = 16 * 1024 * 1024  # libxml2 refuses a comment beyond 10 MB anyway
 READERS = {
     "junit": ReportReader,
     "nunit3": NUnit3Reader,
@@ -57,12 +58,14 @@ class _Prefixed(io.RawIOBase):
 def open_reader(stream: BinaryIO, limits: ReportLimits = ReportLimits()):  # noqa: B008
     """Return a reader of the report in `stream` (decompressed), chosen by sniffing."""
     head = b""
-    while len(head) < CHUNK:
-        chunk = stream.read(CHUNK - len(head))
-        if not chunk:
-            break
+    name = None
+    while name is None:
+        chunk = stream.read(CHUNK)
         head += chunk
-    name = sniff(head, complete=len(head) < CHUNK)
+        complete = not chunk
+        # A root element may follow a long prolog (comments): read on until it is seen.
+        undecided = "junit" if complete or len(head) >= MAX_PROLOG else None
+        name = sniff(head, complete=complete and len(head) < CHUNK, undecided=undecided)
     return READERS[name](io.BufferedReader(_Prefixed(head, stream), CHUNK), limits)
 
 

@@ -53,22 +53,23 @@ def _text_start(head: bytes) -> bytes:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip()
 
 
-def sniff(head: bytes, *, complete: bool = False) -> str:
+def sniff(head: bytes, *, complete: bool = False, undecided: str | None = "junit") -> str | None:
     """Return the format name (a key of FORMATS) of a report from its first bytes.
 
     `head` is already decompressed. Raise JUnitError: "empty", "malformed",
     "doctype_forbidden", or "not_junit" (none of the accepted formats; the detail lists
     them). A head cut anywhere in a valid report passes; with `complete=True` (`head`
-    is the whole report) a truncated one is refused as well.
+    is the whole report) a truncated one is refused as well. An XML head that ends
+    before its root element (a long comment) returns `undecided`.
     """
     if is_blank(head) and (complete or len(head) < CHUNK):
         raise JUnitError("empty", "the report is empty (no content)")
     if _text_start(head)[:1] in (b"{", b"["):
         return _sniff_json(_text_start(head), complete=complete)
-    return _sniff_xml(head, complete=complete)
+    return _sniff_xml(head, complete=complete) or undecided
 
 
-def _sniff_xml(head: bytes, *, complete: bool) -> str:
+def _sniff_xml(head: bytes, *, complete: bool) -> str | None:
     parser = etree.XMLPullParser(events=("start",), **PARSER_OPTIONS)
     parser.resolvers.add(RefuseResolver())
     found = None
@@ -83,7 +84,7 @@ def _sniff_xml(head: bytes, *, complete: bool) -> str:
         if has_doctype(head):
             raise JUnitError("doctype_forbidden", "a DOCTYPE is not allowed in a report") from None
         raise syntax_error(exc) from None
-    return found or "junit"  # no root yet in a cut head: the reader decides
+    return found
 
 
 def _xml_format(root: etree._Element) -> str:

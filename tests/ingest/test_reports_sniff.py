@@ -77,3 +77,17 @@ def test_empty_and_doctype_are_refused_as_before():
     with pytest.raises(JUnitError) as caught:
         sniff(b'<!DOCTYPE test-run [<!ENTITY x "y">]><test-run/>', complete=True)
     assert caught.value.code == "doctype_forbidden"
+
+
+def test_a_root_after_a_prolog_longer_than_the_head_is_still_found():
+    import io
+
+    from ingest.reports import open_reader
+
+    body = (FIXTURES / "reports" / "nunit3-outcomes.xml").read_bytes()
+    declaration, _, rest = body.partition(b"?>")
+    data = declaration + b"?>\n<!-- " + b"x" * 200_000 + b" -->\n" + rest
+    assert sniff(data[:65536]) == "junit"  # the upload API cannot tell yet, so it accepts
+    reader = open_reader(io.BytesIO(data))
+    assert reader.format == "nunit3"
+    assert len(list(reader)) == 11
