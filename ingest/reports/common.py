@@ -26,6 +26,11 @@ def join_message(*parts: str | None) -> str:
     return "\n".join(p.strip() for p in parts if p and p.strip())
 
 
+def without_surrogates(text: str) -> str:
+    """Return `text` with lone UTF-16 surrogates (valid in JSON, not in UTF-8) as "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class Recorder:
     """Build CaseRecords under the report's limits; count testcases; collect warnings."""
 
@@ -71,6 +76,8 @@ class Recorder:
             and value[-1] != " "
         ):
             return value
+        if not value.isascii():
+            value = without_surrogates(value)
         cleaned, truncated = clean_name(value, self._max_name)
         if truncated:
             self._cut = True
@@ -113,6 +120,8 @@ class Recorder:
                 "truncated:name",
                 f"a test name, suite or file longer than {self._max_name} characters was truncated",
             )
+        if not message.isascii():
+            message = without_surrogates(message)
         if len(message) > limits.max_message_length:
             self.warnings.add(
                 "truncated:message",

@@ -100,6 +100,12 @@ class CtrfReader(StreamReader):
                     )
         except ijson.JSONError as exc:
             raise JUnitError("malformed", f"the CTRF JSON is not well-formed: {exc}") from None
+        except UnicodeDecodeError:
+            raise JUnitError(
+                "malformed",
+                "the CTRF JSON holds a string that is not valid Unicode (a lone \\ud800-"
+                "\\udfff escape)",
+            ) from None
         if not seen_results:
             raise JUnitError("not_junit", 'the JSON document has no "results" object')
         if cutter.cut:

@@ -21,6 +21,52 @@ _STRING_BODY = re.compile(rb'(?:[^"\\]++|\\[\s\S])*+')
 # Whole characters or escapes of a string's inside (never half of "\u00e9").
 UNITS = re.compile(rb"(?:[^\\]|\\u[0-9A-Fa-f]{4}|\\[^u])*+")
 _CUT_MARK = b'\\u2026"'
+# The escaped first half of a UTF-16 surrogate pair, as the last unit kept.
+_HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\Z")
+_BACKSLASHES_QUOTE = re.compile(rb'(\\+)"')
+
+
+def ends_outside_strings(buf: bytes) -> bool:
+    """Tell whether JSON text that starts outside any string also ends outside one.
+
+    Counts the quotes that are not escaped (a quote after an odd run of backslashes is);
+    C-speed `count`, with a regex only over the few backslash-quote pairs.
+    """
+    quotes = buf.count(b'"')
+    if quotes and b'\\"' in buf:
+        if b'\\\\"' in buf:  # a backslash run of two or more before a quote: count runs
+            quotes -= sum(len(run) % 2 for run in _BACKSLASHES_QUOTE.findall(buf))
+        else:
+            quotes -= buf.count(b'\\"')
+    return quotes % 2 == 0
+
+
+def utf8_boundary(buf: bytes, start: int, end: int) -> int:
+    """Return `end`, or less, so that buf[start:end] does not end inside a UTF-8 character."""
+    for back in range(1, 4):
+        index = end - back
+        if index < start:
+            break
+        byte = buf[index]
+        if byte < 0x80:
+            return end
+        if byte >= 0xC0:  # the lead byte of the last character
+            length = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return end if index + length <= end else index
+    return end
+
+
+def last_unescaped_quote(buf: bytes) -> int:
+    """Return the index of the last quote in `buf` not escaped by a backslash (or -1)."""
+    index = buf.rfind(b'"')
+    while index > 0:
+        start = index
+        while start > 0 and buf[start - 1] == 0x5C:  # backslash
+            start -= 1
+        if (index - start) % 2 == 0:
+            return index
+        index = buf.rfind(b'"', 0, start)
+    return index
 
 
 class JsonStringCutter(io.RawIOBase):
@@ -67,6 +113,16 @@ class JsonStringCutter(io.RawIOBase):
             if self._skipping:
                 return b""
         buf = self._pending + chunk if self._pending else chunk
+        # Fast path: buf starts outside any string (a pending string starts with its
+        # quote); when it also ends outside, or its last string is open but still short,
+        # no string in it can be over the limit: pass it on unscanned.
+        if ends_outside_strings(buf):
+            self._pending = b""
+            return buf
+        start = last_unescaped_quote(buf)
+        if len(buf) - start <= self.limit:
+            self._pending = buf[start:]
+            return buf[:start]
         self._pending = b""
         while buf:
             end = _TOKENS.match(buf).end()
@@ -80,8 +136,9 @@ class JsonStringCutter(io.RawIOBase):
                 break
             start = end + 1
             keep = UNITS.match(buf, start, start + self.limit).end()
-            while keep > start and 0x80 <= buf[keep] < 0xC0:
-                keep -= 1  # never cut a UTF-8 character
+            keep = utf8_boundary(buf, start, keep)  # never cut a UTF-8 character
+            if _HIGH_SURROGATE.match(buf, max(start, keep - 6), keep):
+                keep -= 6  # nor a "\ud83d\udc0d" pair
             out.append(buf[:keep])
             out.append(_CUT_MARK)
             self.cut += 1

@@ -136,7 +136,7 @@ def _looks_like_ctrf(text: bytes, *, complete: bool) -> bool:
                 keys.add(value)
             elif prefix == "results" and event == "end_map":
                 break
-    except ijson.JSONError:
+    except (ijson.JSONError, UnicodeDecodeError):
         pass  # judged by the keys seen before the error; json.loads checks a whole head
     if complete:
         return keys >= _CTRF_KEYS

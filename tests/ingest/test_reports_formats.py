@@ -233,6 +233,19 @@ def test_ctrf_maps_statuses_suites_retries_and_milliseconds():
     assert reader.timestamp.isoformat() == "2024-05-01T10:00:00.100000+00:00"
 
 
+def test_lone_surrogates_never_reach_the_database():
+    ctrf = (
+        b'{"results": {"tool": {"name": "t"}, "summary": {}, "tests": ['
+        b'{"name": "a\\ud800b", "status": "failed", "duration": 1}]}}'
+    )
+    [record] = list(open_reader(io.BytesIO(ctrf)))
+    assert record.name == "a?b"
+    go = b'{"Action":"fail","Package":"p","Test":"Test\\ud800x","Elapsed":1}\n'
+    [record] = list(open_reader(io.BytesIO(go)))
+    assert record.name == "Test?x"
+    record.name.encode()
+
+
 def test_ctrf_empty_run():
     records, reader = read("ctrf-empty.json")
     assert records == [] and reader.format == "ctrf"
