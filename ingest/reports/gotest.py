@@ -18,6 +18,7 @@ the report: lines are read one at a time, each at most max_text_bytes + 128 KiB;
 longer output line the head of its text is kept (a warning says so).
 """
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -82,7 +83,7 @@ class GoTestReader(StreamReader):
             if len(line) >= max_line and not line.endswith(b"\n"):
                 while (rest := lines.readline(max_line)) and not rest.endswith(b"\n"):
                     pass
-                yield from self._long_line(line)
+                self._long_line(line)
                 continue
             events += 1
             if events > limits.max_elements:
@@ -93,12 +94,14 @@ class GoTestReader(StreamReader):
             if framing in line and (run_line in line or end_line in line):
                 continue  # "=== RUN   TestX" or "--- PASS: TestX": kept by nobody
             try:
-                event = _SCAN(line.decode().strip(), 0)[0]
+                event = _SCAN(line.decode(), 0)[0]  # test2json lines have no leading space
             except (StopIteration, ValueError, RecursionError):
+                event = None
                 if not line.strip():
                     events -= 1
                     continue
-                event = None
+                with contextlib.suppress(StopIteration, ValueError, RecursionError):
+                    event = _SCAN(line.decode().strip(), 0)[0]
             if not isinstance(event, dict) or not isinstance(event.get("Action"), str):
                 self._warnings.add(
                     "gotest:not-json", "a line that is not a test2json event was skipped"
@@ -106,11 +109,16 @@ class GoTestReader(StreamReader):
                 continue
             if self.timestamp is None and isinstance(event.get("Time"), str):
                 self.timestamp = parse_timestamp(event["Time"])
-            yield from self._event(event)
+            found = self._event(event)
+            if found is not None:
+                if type(found) is list:
+                    yield from found
+                else:
+                    yield found
         yield from self._unfinished(None)
         self._packages.clear()
 
-    def _long_line(self, head: bytes) -> Iterator[CaseRecord]:
+    def _long_line(self, head: bytes) -> None:
         """Keep the start of an over-long output event's text; skip any other long line."""
         match = _LONG_OUTPUT.match(head)
         if match is None:
@@ -132,10 +140,10 @@ class GoTestReader(StreamReader):
             )
         except ValueError:
             return
-        event = {"Action": "output", "Package": package, "Test": test, "Output": text}
-        yield from self._event(event)
+        self._event({"Action": "output", "Package": package, "Test": test, "Output": text})
 
-    def _event(self, event: dict) -> Iterator[CaseRecord]:
+    def _event(self, event: dict) -> CaseRecord | list[CaseRecord] | None:
+        """Apply one event; return the record(s) it completes (a plain call, no generator)."""
         action = event["Action"]
         package = str(event.get("Package") or event.get("ImportPath") or "")
         test = event.get("Test")
@@ -144,8 +152,8 @@ class GoTestReader(StreamReader):
                 state = self._packages.setdefault(package, _Open(self._room))
                 state.add(str(event.get("Output") or ""))
             elif action in ("fail", "build-fail", "pass", "skip"):
-                yield from self._package_end(package, failed=action in ("fail", "build-fail"))
-            return
+                return list(self._package_end(package, failed=action in ("fail", "build-fail")))
+            return None
         key = (package, test)
         if action == "run":
             self._open[key] = _Open(self._room)
@@ -159,9 +167,10 @@ class GoTestReader(StreamReader):
                 parent.has_children = True
                 parent.child_failed = parent.child_failed or outcome == "failed"
             if state.has_children and not (outcome == "failed" and not state.child_failed):
-                return  # a group of subtests; its cases were counted
+                return None  # a group of subtests; its cases were counted
             message = join_message("".join(state.output)) if outcome != "passed" else ""
-            yield self._record(package, test, outcome, event.get("Elapsed", 0), message)
+            return self._record(package, test, outcome, event.get("Elapsed", 0), message)
+        return None
 
     def _record(self, package: str, test: str, outcome: str, elapsed, message: str):
         if outcome in ("failed", "error"):
