@@ -14,6 +14,7 @@ name carries the data row) and the aggregate parent is not counted.
 
 import marshal
 import re
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 
@@ -55,6 +56,7 @@ _CODES = {
 _TAG_RUN = f"{{{NAMESPACE}}}TestRun"
 _TAG_MESSAGE = f"{{{NAMESPACE}}}Message"
 SPILL_BATCH = 1000  # results per marshal record in the spill file
+DEFINITIONS_IN_MEMORY = 250_000  # about 25 MB; more go to a temporary SQLite file
 _GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
 
@@ -75,6 +77,95 @@ def timespan_seconds(value: str | None) -> float | None:
     return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
+class DefinitionMap:
+    """testId -> (className, assembly) of a TRX file's <UnitTest> definitions.
+
+    A dict (about 100 bytes a test) up to `in_memory` definitions; past that, every
+    definition moves to a table of a temporary SQLite file (the stdlib's sqlite3, a
+    2 MiB page cache), so that even a report of millions of tests keeps memory flat.
+    """
+
+    def __init__(self, in_memory: int | None = None) -> None:
+        self._memory: dict[int | str, tuple[str, str]] = {}
+        self._in_memory = DEFINITIONS_IN_MEMORY if in_memory is None else in_memory
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        self._folder: tempfile.TemporaryDirectory | None = None
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[str, str, str]] = []
+
+    @property
+    def on_disk(self) -> bool:
+        return self._db is not None
+
+    def add(self, test_id: str, classname: str, assembly: str) -> None:
+        if self._db is not None:
+            self._pending.append((_text_key(test_id), classname, assembly))
+            if len(self._pending) >= 10_000:
+                self._write()
+            return
+        pair = (classname, assembly)
+        self._memory[id_key(test_id)] = self._pairs.setdefault(pair, pair)
+        if len(self._memory) > self._in_memory:
+            self._to_disk()
+
+    def get(self, test_id: str) -> tuple[str, str] | None:
+        """Return a definition kept in memory (None once they moved to disk)."""
+        return self._memory.get(id_key(test_id))
+
+    def get_many(self, test_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Return the known definitions of `test_ids`, from memory or the SQLite table."""
+        if self._db is None:
+            memory = self._memory
+            return {i: d for i in test_ids if (d := memory.get(id_key(i))) is not None}
+        self._write()
+        keys = {_text_key(i): i for i in test_ids}
+        found: dict[str, tuple[str, str]] = {}
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(f"SELECT k, c, a FROM d WHERE k IN ({marks})", part)  # noqa: S608
+            for key, classname, assembly in rows:
+                found[keys[key]] = (classname, assembly)
+        return found
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def _to_disk(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="passline-trx-")
+        self._db = sqlite3.connect(f"{self._folder.name}/definitions.sqlite3")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("PRAGMA cache_size = -2048")
+        self._db.execute("CREATE TABLE d (k TEXT PRIMARY KEY, c TEXT, a TEXT) WITHOUT ROWID")
+        self._pending = [
+            (_int_or_text_key(key), classname, assembly)
+            for key, (classname, assembly) in self._memory.items()
+        ]
+        self._memory = {}
+        self._pairs = {}
+        self._write()
+
+    def _write(self) -> None:
+        if self._pending and self._db is not None:
+            self._db.executemany("INSERT OR REPLACE INTO d VALUES (?, ?, ?)", self._pending)
+            self._pending = []
+
+
+def _text_key(test_id: str) -> str:
+    return _int_or_text_key(id_key(test_id))
+
+
+def _int_or_text_key(key: int | str) -> str:
+    return f"g{key:x}" if isinstance(key, int) else f"s{key}"
+
+
 class TrxTarget(FormatTarget):
     """Parser target for TRX: emits joined records, spills the rest."""
 
@@ -82,8 +173,7 @@ class TrxTarget(FormatTarget):
 
     def __init__(self, limits, warnings) -> None:
         super().__init__(limits, warnings)
-        self.definitions: dict[int | str, tuple[str, str]] = {}
-        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        self.definitions = DefinitionMap()
         self.spill = None
         self.spilled = 0
         self._batch: list[tuple] = []
@@ -120,8 +210,7 @@ class TrxTarget(FormatTarget):
             assembly = self._assemblies.get(storage)
             if assembly is None:
                 assembly = self._assemblies[storage] = basename(storage)
-            pair = (attrib.get("className") or "", assembly)
-            self.definitions[id_key(test_id)] = self._pairs.setdefault(pair, pair)
+            self.definitions.add(test_id, attrib.get("className") or "", assembly)
         elif code == _TIMES:
             self.note_timestamp(attrib.get("start") or attrib.get("creation"))
 
@@ -156,7 +245,7 @@ class TrxTarget(FormatTarget):
         )
         if self.timestamp is None:
             self.note_timestamp(attrs.get("startTime"))
-        known = self.definitions.get(id_key(test_id))
+        known = self.definitions.get(test_id)
         if known is not None:
             self.emit_result(fields, known)
             return
@@ -214,8 +303,9 @@ class TrxTarget(FormatTarget):
             while left > 0:
                 batch = marshal.load(spill)  # noqa: S302 (our own temp file)
                 left -= len(batch)
+                found = definitions.get_many([fields[0] for fields in batch])
                 for fields in batch:
-                    definition = definitions.get(id_key(fields[0]))
+                    definition = found.get(fields[0])
                     if definition is None:
                         self.warnings.add(
                             "trx:definition",
@@ -249,3 +339,4 @@ class TrxReader(XmlFormatReader):
         finally:
             if target.spill is not None:
                 target.spill.close()
+            target.definitions.close()

@@ -178,6 +178,17 @@ def test_trx_spills_results_to_disk_until_definitions_arrive():
     assert reader._target.spilled == 0
 
 
+@pytest.mark.parametrize("name", ["trx-results-first.trx", "trx-definitions-first.trx"])
+def test_trx_definitions_move_to_disk_past_the_memory_cap(name, monkeypatch):
+    monkeypatch.setattr("ingest.reports.trx.DEFINITIONS_IN_MEMORY", 3)
+    reader = open_reader(io.BytesIO((FIXTURES / name).read_bytes()))
+    records = list(reader)
+    assert outcomes(records) == TRX_OUTCOMES
+    assert ("Shop.PriceTests", "Throws") in table(records)
+    assert not any("no <UnitTest> definition" in w for w in reader.warnings)
+    assert reader._target.definitions._db is None  # closed, its folder removed
+
+
 def test_trx_ids_that_are_not_guids_join_too():
     data = (FIXTURES / "trx-results-first.trx").read_bytes()
     for number in range(1, 10):
