@@ -27,7 +27,7 @@ from ingest.junit.model import CaseRecord, JUnitError
 from ingest.junit.values import parse_timestamp
 
 from .common import StreamReader, join_message
-from .jsontext import UNITS
+from .jsontext import UNITS, utf8_boundary
 
 PACKAGE_TEST = "(package)"
 _FINAL = {"pass": "passed", "fail": "failed", "skip": "skipped"}
@@ -132,7 +132,7 @@ class GoTestReader(StreamReader):
             "cut while reading; the results were kept",
         )
         start = match.end()
-        end = UNITS.match(head, start, start + self._room * 6).end()
+        end = utf8_boundary(head, start, UNITS.match(head, start, start + self._room * 6).end())
         fields = [b'"' + part + b'"' for part in (match.group(1), match.group(2) or b"")]
         try:
             package, test, text = (
