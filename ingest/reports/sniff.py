@@ -65,7 +65,7 @@ def sniff(head: bytes, *, complete: bool = False, undecided: str | None = "junit
     if is_blank(head) and (complete or len(head) < CHUNK):
         raise JUnitError("empty", "the report is empty (no content)")
     if _text_start(head)[:1] in (b"{", b"["):
-        return _sniff_json(_text_start(head), complete=complete)
+        return _sniff_json(_text_start(head), complete=complete) or undecided
     return _sniff_xml(head, complete=complete) or undecided
 
 
@@ -103,7 +103,7 @@ def _xml_format(root: etree._Element) -> str:
     raise _unknown(f"line {root.sourceline}: the root element <{name}>")
 
 
-def _sniff_json(text: bytes, *, complete: bool) -> str:
+def _sniff_json(text: bytes, *, complete: bool) -> str | None:
     first_line = text.split(b"\n", 1)[0]
     if b"\n" in text or complete:
         try:
@@ -112,7 +112,10 @@ def _sniff_json(text: bytes, *, complete: bool) -> str:
             event = None
         if isinstance(event, dict) and isinstance(event.get("Action"), str):
             return "gotest"
-    if text[:1] == b"{" and _looks_like_ctrf(text, complete=complete):
+    ctrf = _looks_like_ctrf(text, complete=complete) if text[:1] == b"{" else False
+    if ctrf is None:
+        return None  # the head ends before "results" shows its keys
+    if ctrf:
         if complete:
             try:
                 json.loads(text)
@@ -122,10 +125,14 @@ def _sniff_json(text: bytes, *, complete: bool) -> str:
     raise _unknown("this JSON document")
 
 
-def _looks_like_ctrf(text: bytes, *, complete: bool) -> bool:
-    """Tell whether the top-level object has a "results" object with CTRF keys."""
+def _looks_like_ctrf(text: bytes, *, complete: bool) -> bool | None:
+    """Tell whether the top-level object has a "results" object with CTRF keys.
+
+    None when a cut head ends before that can be told (a long "extra" object first).
+    """
     keys: set[str] = set()
     in_results = False
+    cut_short = False
     try:
         for prefix, event, value in ijson.parse(io.BytesIO(text)):
             if prefix == "" and event == "map_key" and value != "results" and in_results:
@@ -136,8 +143,11 @@ def _looks_like_ctrf(text: bytes, *, complete: bool) -> bool:
                 keys.add(value)
             elif prefix == "results" and event == "end_map":
                 break
-    except (ijson.JSONError, UnicodeDecodeError):
-        pass  # judged by the keys seen before the error; json.loads checks a whole head
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        # Judged by the keys seen before the error; json.loads checks a whole head.
+        cut_short = "premature EOF" in str(exc)
+    if cut_short and not complete and not keys:
+        return None
     if complete:
         return keys >= _CTRF_KEYS
     return bool(keys & _CTRF_KEYS)

@@ -91,3 +91,19 @@ def test_a_root_after_a_prolog_longer_than_the_head_is_still_found():
     reader = open_reader(io.BytesIO(data))
     assert reader.format == "nunit3"
     assert len(list(reader)) == 11
+
+
+def test_a_ctrf_report_with_a_long_object_before_results_is_read():
+    import io
+    import json
+
+    from ingest.reports import open_reader
+
+    extra = {f"key{i}": "v" * 50 for i in range(3000)}  # about 200 KB before "results"
+    tests = [{"name": "t", "status": "passed", "duration": 5}]
+    document = {"extra": extra, "results": {"tool": {"name": "x"}, "summary": {}, "tests": tests}}
+    data = json.dumps(document).encode()
+    assert sniff(data[:65536]) == "junit"  # undecided: the upload API accepts, cannot tell yet
+    reader = open_reader(io.BytesIO(data))
+    assert reader.format == "ctrf"
+    assert [r.name for r in reader] == ["t"]
