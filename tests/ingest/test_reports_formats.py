@@ -401,6 +401,23 @@ def test_xml_formats_respect_the_depth_and_testcase_limits(name):
 
 @pytest.mark.parametrize(
     "name",
+    [
+        "nunit3-outcomes.xml",
+        "nunit2-comma.xml",
+        "xunit2-theories.xml",
+        "trx-results-first.trx",
+        "gotest-mixed.jsonl",
+    ],
+)
+def test_every_format_refuses_an_element_flood_beyond_the_limit(name):
+    with pytest.raises(JUnitError) as caught:
+        read(name, ReportLimits(max_elements=10))
+    assert caught.value.code == "too_many_elements"
+    assert "PASSLINE_MAX_ELEMENTS" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "name",
     ["nunit3-outcomes.xml", "xunit2-theories.xml", "trx-results-first.trx", "ctrf-mixed.json"],
 )
 def test_long_names_are_truncated_and_recorded(name):
