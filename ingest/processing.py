@@ -36,8 +36,9 @@ from ingest.categorize import CategoryMatcher, category_get_or_create
 from ingest.decompress import open_report
 from ingest.gc_pause import gc_paused
 from ingest.identity import test_identity
-from ingest.junit import JUnitError, ReportLimits, ReportReader
+from ingest.junit import JUnitError, ReportLimits
 from ingest.models import Result, Run, Upload
+from ingest.reports import open_reader
 from ingest.result_store import ERROR, FAILED, PASSED, SKIPPED, Counts, ResultWriter
 from ingest.runs import baseline_start
 
@@ -221,6 +222,8 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
                 max_message_length=settings.PASSLINE_MAX_MESSAGE_LENGTH,
                 max_depth=settings.PASSLINE_MAX_DEPTH,
                 max_decompressed_bytes=settings.PASSLINE_MAX_DECOMPRESSED_BYTES,
+                max_elements=settings.PASSLINE_MAX_ELEMENTS,
+                max_text_bytes=settings.PASSLINE_MAX_TEXT_BYTES,
             )
             try:
                 reader = _read_file(upload_file, limits, matcher, writer)
@@ -292,7 +295,7 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
     with upload_file.raw.open("rb") as raw:
         stream = open_report(raw, max_decompressed_bytes=limits.max_decompressed_bytes)
         try:
-            reader = ReportReader(stream, limits)
+            reader = open_reader(stream, limits)  # sniffs the format
             # The reader already normalises names (ingest.identity.normalise_name).
             for record in reader:
                 classname = record.classname

@@ -224,6 +224,11 @@ PASSLINE_MAX_TESTCASES = env.int("PASSLINE_MAX_TESTCASES", default=2_000_000)
 PASSLINE_MAX_NAME_LENGTH = env.int("PASSLINE_MAX_NAME_LENGTH", default=1000)
 PASSLINE_MAX_MESSAGE_LENGTH = env.int("PASSLINE_MAX_MESSAGE_LENGTH", default=4000)
 PASSLINE_MAX_DEPTH = env.int("PASSLINE_MAX_DEPTH", default=32)
+# Every XML element (or go test -json line) counts; bounds the time of an element flood.
+PASSLINE_MAX_ELEMENTS = env.int("PASSLINE_MAX_ELEMENTS", default=10_000_000)
+# Longest single text handed to the readers (CDATA section, JSON string or line); longer
+# text is cut while streaming (results kept, a warning recorded), never refused.
+PASSLINE_MAX_TEXT_BYTES = env.int("PASSLINE_MAX_TEXT_BYTES", default=1024 * 1024)
 PASSLINE_UPLOAD_RATE_PER_MINUTE = env.int("PASSLINE_UPLOAD_RATE_PER_MINUTE", default=6000)
 PASSLINE_RUN_QUIET_MINUTES = env.int("PASSLINE_RUN_QUIET_MINUTES", default=60)
 # A queued upload published this long ago and still not picked up is published again

@@ -38,6 +38,9 @@ EXIT_REFUSED = 3
 EXIT_GAVE_UP = 4
 TERMINAL_STATUSES = frozenset({"processed", "failed", "quarantined"})
 GLOB_CHARS = frozenset("*?[")
+# What a directory argument expands to (recursively): every format passline reads;
+# the server sniffs each file's format from its content.
+REPORT_GLOBS = ("*.xml", "*.trx", "*.json", "*.jsonl", "*.xml.gz", "*.trx.gz", "*.json.gz")
 
 
 class UsageError(Exception):
@@ -48,10 +51,14 @@ def parser_build() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog="passline-upload",
-        description="Upload JUnit XML reports to passline (gzipped, retried, idempotent).",
+        description=(
+            "Upload test reports to passline (gzipped, retried, idempotent): JUnit XML, "
+            "NUnit 2/3, xUnit.net, TRX, CTRF JSON or go test -json. A directory stands "
+            f"for the reports under it ({', '.join(REPORT_GLOBS)})."
+        ),
         epilog="Exit codes: 0 accepted, 2 usage/no files, 3 refused or failed, 4 gave up.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE_OR_GLOB", help="reports to send")
+    parser.add_argument("files", nargs="+", metavar="FILE_GLOB_OR_DIR", help="reports to send")
     parser.add_argument("--url", help="passline base URL (env PASSLINE_URL)")
     parser.add_argument("--token", help="upload token (env PASSLINE_TOKEN; prefer the env)")
     parser.add_argument("--run", help="run key shared by all shards (default: from CI env)")
@@ -71,12 +78,19 @@ def parser_build() -> argparse.ArgumentParser:
 def files_expand(patterns: Sequence[str]) -> list[Path]:
     """Return the files named or matched by ``patterns``, in order, without duplicates.
 
-    Raise ``UsageError`` when a pattern matches nothing or a path is not a file, so a
-    wrong path in CI fails loudly instead of uploading an empty run.
+    A directory stands for the report files under it (REPORT_GLOBS, recursively), such
+    as `TestResults/` of `dotnet test --logger trx`. Raise ``UsageError`` when a pattern
+    or directory matches nothing or a path is not a file, so a wrong path in CI fails
+    loudly instead of uploading an empty run.
     """
     found: dict[Path, None] = {}
     for pattern in patterns:
-        if GLOB_CHARS & set(pattern):
+        if Path(pattern).is_dir():
+            base = Path(pattern)
+            matches = sorted({m for g in REPORT_GLOBS for m in base.rglob(g) if m.is_file()})
+            if not matches:
+                raise UsageError(f"no report file ({', '.join(REPORT_GLOBS)}) under {pattern!r}")
+        elif GLOB_CHARS & set(pattern):
             matches = [Path(m) for m in sorted(glob.glob(pattern, recursive=True))]
             matches = [m for m in matches if m.is_file()]
             if not matches:

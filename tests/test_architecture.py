@@ -18,12 +18,13 @@ STDLIB = frozenset(sys.stdlib_module_names)
 # Pure modules (and packages): stdlib, the listed third-party parsers, and each other.
 PURE = (
     "ingest.junit",
+    "ingest.reports",
     "ingest.decompress",
     "ingest.identity",
     "ingest.percent",
     "dashboard.analytics",
 )
-PURE_THIRD_PARTY = frozenset({"lxml", "junitparser"})
+PURE_THIRD_PARTY = frozenset({"lxml", "junitparser", "ijson"})
 
 
 def module_name(path: Path) -> str:

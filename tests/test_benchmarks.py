@@ -88,3 +88,18 @@ def test_derive_benchmark_measures_new_and_replaced_code():
     assert "hourly rebuild of 300 TestStats" in out
     assert "ratios old/new (total derive time per run, fresh project):" in out
     assert "steady state (runs 2-3, same tests)" in out
+
+
+def test_formats_benchmark_prints_a_rate_and_peak_rss_per_format():
+    out = subprocess.run(
+        [sys.executable, "benchmarks/formats.py", "--cases", "300", "--big", "500", "--no-abuse"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    for name in ("junit", "nunit3", "nunit2", "xunit", "trx", "ctrf", "gotest"):
+        assert f"  {name:7} " in out
+    assert out.count("ratio to JUnit") == 7
+    assert out.count("reading 500 tests") == 7

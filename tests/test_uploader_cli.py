@@ -229,6 +229,24 @@ def test_refuses_a_glob_that_matches_nothing(tmp_path, sleeps, capsys):
     assert "no file matches" in capsys.readouterr().err
 
 
+def test_a_directory_stands_for_every_report_format_under_it(tmp_path):
+    (tmp_path / "TestResults" / "deep").mkdir(parents=True)
+    names = ["a.trx", "b.json", "deep/c.xml", "deep/d.jsonl", "e.xml.gz", "notes.txt"]
+    for name in names:
+        (tmp_path / "TestResults" / name).write_bytes(b"x")
+    found = cli.files_expand([str(tmp_path / "TestResults")])
+    assert [p.relative_to(tmp_path / "TestResults").as_posix() for p in found] == [
+        "a.trx",
+        "b.json",
+        "deep/c.xml",
+        "deep/d.jsonl",
+        "e.xml.gz",
+    ]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(cli.UsageError, match="no report file"):
+        cli.files_expand([str(tmp_path / "empty")])
+
+
 def test_refuses_a_missing_file_and_a_missing_token(tmp_path, report, sleeps, capsys):
     assert upload(["--url", "http://h", "--token", "t", str(tmp_path / "no.xml")], sleeps) == 2
     assert "is not a file" in capsys.readouterr().err

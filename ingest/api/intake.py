@@ -20,7 +20,8 @@ from django.core.files.uploadhandler import (
 
 from ingest.api_errors import BadRequest, LengthRequired, NotJUnit, PayloadTooLarge
 from ingest.decompress import GZIP_MAGIC, open_report
-from ingest.junit import JUnitError, check_report_head
+from ingest.junit import JUnitError
+from ingest.reports import sniff
 from ingest.services.uploads import IncomingReport
 
 HEAD_BYTES = 64 * 1024
@@ -30,6 +31,9 @@ RAW_TYPES = {
     "text/xml": "report.xml",
     "application/gzip": "report.xml.gz",
     "application/x-gzip": "report.xml.gz",
+    # CTRF and go test -json; the format is sniffed from the content either way.
+    "application/json": "report.json",
+    "application/x-ndjson": "report.json",
 }
 
 
@@ -143,9 +147,10 @@ def report_from_upload(uploaded) -> IncomingReport:
 
 
 def check_report(report: IncomingReport) -> None:
-    """Refuse a report that is clearly not JUnit XML (422) or too large unpacked (413).
+    """Refuse a report of no accepted format (422) or too large unpacked (413).
 
-    Read the first 64 KiB of XML for the JUnit check; a gzip report is then read to its
+    Read the first 64 KiB to sniff the format (ingest.reports.sniff: root element or
+    JSON shape, never the file name); a gzip report is then read to its
     end (streamed, capped at PASSLINE_MAX_DECOMPRESSED_BYTES) so that a bomb is refused
     now rather than failing later in the worker.
     """
@@ -157,7 +162,7 @@ def check_report(report: IncomingReport) -> None:
     try:
         reader = open_report(stream, max_decompressed_bytes=limit)
         head = reader.read(HEAD_BYTES)
-        check_report_head(head, complete=len(head) < HEAD_BYTES)
+        sniff(head, complete=len(head) < HEAD_BYTES)
         if is_gzip:
             while reader.read(_CHUNK):
                 pass
@@ -176,4 +181,4 @@ def _refusal(report: IncomingReport, exc: JUnitError):
     where = ""
     if exc.line is not None and f"line {exc.line}" not in exc.detail:
         where = f" at line {exc.line}" + (f", column {exc.column}" if exc.column else "")
-    return NotJUnit(f"{name} is not a JUnit XML report{where}: {exc.detail}")
+    return NotJUnit(f"{name} was refused{where}: {exc.detail}")

@@ -30,7 +30,7 @@ _ERRORS = {
     ),
     422: (
         "not_junit",
-        "report.xml is not a JUnit XML report: line 3, column 7: Opening and ending tag "
+        "report.xml was refused: line 3, column 7: Opening and ending tag "
         "mismatch: testcase line 2 and testsuite",
     ),
     429: ("rate_limited", "Request was throttled. Expected available in 12 seconds."),

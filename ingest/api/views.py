@@ -42,11 +42,14 @@ class UploadCreateView(APIView):
 
     @extend_schema(
         operation_id="upload_create",
-        summary="Upload one or more JUnit XML reports",
+        summary="Upload one or more test reports",
         description=(
-            "Send `multipart/form-data` with one or more `file` fields (XML or gzip of "
-            "XML), or a raw body with `Content-Type: application/xml`, `text/xml` or "
-            "`application/gzip`. Metadata come from form fields or, for a raw body, "
+            "Send `multipart/form-data` with one or more `file` fields, or a raw body "
+            "with `Content-Type: application/xml`, `text/xml`, `application/json`, "
+            "`application/x-ndjson` or `application/gzip`. Each report is JUnit XML, "
+            "NUnit 2 or 3, xUnit.net v1 or v2, VSTest TRX, CTRF JSON or `go test -json` "
+            "(recognised from its content, not its name), plain or gzipped. Metadata "
+            "come from form fields or, for a raw body, "
             "query parameters. Uploads with the same `run` are parts of one run; "
             "`final=true` completes it. The project is always the token's own. More "
             "files than PASSLINE_MAX_FILES_PER_UPLOAD get 413. A part for the project's "
@@ -59,6 +62,8 @@ class UploadCreateView(APIView):
         request={
             "multipart/form-data": UploadFormSerializer,
             "application/xml": OpenApiTypes.BINARY,
+            "application/json": OpenApiTypes.BINARY,
+            "application/x-ndjson": OpenApiTypes.BINARY,
             "application/gzip": OpenApiTypes.BINARY,
         },
         parameters=[
@@ -103,8 +108,8 @@ class UploadCreateView(APIView):
             source = request.query_params
         else:
             raise UnsupportedMediaType(
-                f"Unsupported Content-Type {media_type or '(none)'!r}: use multipart/form-data, "
-                "application/xml, text/xml or application/gzip."
+                f"Unsupported Content-Type {media_type or '(none)'!r}: use multipart/form-data "
+                f"or a raw body of type {', '.join(sorted(intake.RAW_TYPES))}."
             )
         metadata = _metadata(source, request.query_params)
         key = _idempotency_key(request)

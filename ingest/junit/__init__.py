@@ -1,7 +1,6 @@
 """Streaming JUnit XML reader: bytes in, plain CaseRecords out; no Django, no ORM."""
 
 from .model import OUTCOMES, CaseRecord, JUnitError, ReportLimits, merge_attempts
-from .prolog import check_report_head
 from .reader import ReportReader
 from .values import parse_duration, parse_timestamp
 
@@ -11,7 +10,6 @@ __all__ = [
     "JUnitError",
     "ReportLimits",
     "ReportReader",
-    "check_report_head",
     "merge_attempts",
     "parse_duration",
     "parse_timestamp",

@@ -8,8 +8,9 @@ OUTCOMES = ("passed", "failed", "error", "skipped")
 class JUnitError(Exception):
     """Refuse a report; `code` is machine-readable, `detail` a human sentence.
 
-    Codes: malformed, not_junit, doctype_forbidden, too_many_testcases, too_deep,
-    too_large, empty. `line` and `column` are 1-based positions in the XML when known.
+    Codes: malformed, not_junit (none of the accepted formats), doctype_forbidden,
+    too_many_testcases, too_many_elements, too_deep, too_large, empty. `line` and
+    `column` are 1-based positions in the XML when known.
     """
 
     def __init__(
@@ -27,13 +28,21 @@ class JUnitError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ReportLimits:
-    """Safety limits of one report; sizes in characters or bytes."""
+    """Safety limits of one report; sizes in characters or bytes.
+
+    `max_elements` counts every XML element (or JSON event line) read, so that a flood
+    of elements that are not tests costs bounded time. `max_text_bytes` bounds any one
+    text the readers hand to Python (a CDATA section, a JSON string, a JSON line):
+    longer text is cut while streaming and a warning recorded, never refused.
+    """
 
     max_testcases: int = 2_000_000
     max_name_length: int = 1000
     max_message_length: int = 4000
     max_depth: int = 32
     max_decompressed_bytes: int = 500 * 1024 * 1024
+    max_elements: int = 10_000_000
+    max_text_bytes: int = 1024 * 1024
 
 
 @dataclass(slots=True)

@@ -1,6 +1,7 @@
-"""Check the start of a report: empty input, non-XML, DOCTYPE, root element.
+"""What every XML reader shares: parser options, positions of errors, DOCTYPE and blanks.
 
-Shared by the upload API's quick check (check_report_head) and the streaming reader.
+Used by the parser-target driver (events.py) and the format sniffing at intake
+(ingest.reports.sniff).
 """
 
 import re
@@ -53,24 +54,6 @@ def syntax_error(exc: etree.XMLSyntaxError) -> JUnitError:
     )
 
 
-def check_root(root: etree._Element) -> None:
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.system_url:
-        raise JUnitError(
-            "doctype_forbidden",
-            f"a DOCTYPE ({docinfo.doctype[:80]}) is not allowed in a JUnit report",
-        )
-    if not isinstance(root.tag, str) or local_name(root.tag) not in ROOTS:
-        tag = root.tag if isinstance(root.tag, str) else "?"
-        raise JUnitError(
-            "not_junit",
-            f"line {root.sourceline}: root element <{local_name(tag)}> is not <testsuites> or "
-            "<testsuite>, so this is not a JUnit XML report",
-            root.sourceline,
-            None,
-        )
-
-
 _FIRST_ELEMENT = (re.compile(rb"<[A-Za-z_:]"), re.compile(rb"<\x00[A-Za-z_:]\x00"))
 _DOCTYPE = (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"))
 
@@ -90,29 +73,3 @@ def is_blank(data: bytes) -> bool:
             data = data[len(bom) :]
             break
     return not data.replace(b"\x00", b"").strip()
-
-
-def check_report_head(head: bytes, *, complete: bool = False) -> None:
-    """Refuse a report from its first bytes (already decompressed) with a JUnitError.
-
-    Refuse empty or whitespace-only input, text that is not XML, a DOCTYPE and a root
-    other than testsuites/testsuite. A head cut in the middle of a valid report passes;
-    pass `complete=True` when `head` is the whole file to also refuse a truncated one.
-    """
-    if is_blank(head) and (complete or len(head) < CHUNK):
-        raise JUnitError("empty", "the report is empty (no XML content)")
-    parser = etree.XMLPullParser(events=("start",), **PARSER_OPTIONS)
-    parser.resolvers.add(RefuseResolver())
-    try:
-        parser.feed(head)
-        for _event, element in parser.read_events():
-            check_root(element)
-            break
-        if complete:
-            parser.close()
-    except etree.XMLSyntaxError as exc:
-        if has_doctype(head):
-            raise JUnitError(
-                "doctype_forbidden", "a DOCTYPE is not allowed in a JUnit report"
-            ) from None
-        raise syntax_error(exc) from None

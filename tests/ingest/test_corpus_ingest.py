@@ -1,65 +1,28 @@
 """Every corpus report ingests end to end with an independently counted number of tests.
 
-For each file in ../shared/junit-corpus/MANIFEST.tsv: a valid report goes through
-upload_create + upload_process (the API's path) and its upload counts must equal a count
-made here with plain lxml; a malformed or non-JUnit file must end failed with an error.
+For each file in ../shared/junit-corpus/MANIFEST.tsv: a valid report (JUnit, or one of
+the other formats passline reads: NUnit 2/3, xUnit.net v1/v2, TRX) goes through
+upload_create + upload_process (the API's path) and its upload counts must equal a
+count made with plain lxml (tests/ingest/corpus.py); a malformed file, or one of a
+format passline does not read, must end failed with an error.
 """
 
-import csv
-import gzip
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
-from ingest.identity import normalise_name
 from ingest.models import Result, Upload
 from ingest.processing import upload_process
 from ingest.services.uploads import IncomingReport, upload_create
-from tests.conftest import CORPUS_DIR
 from tests.factories import ProjectFactory
+from tests.ingest.corpus import independent_count, manifest, must_refuse, other_format
 
 pytestmark = [pytest.mark.django_db, pytest.mark.corpus]
 
-
-def _manifest() -> list[dict]:
-    path = CORPUS_DIR / "MANIFEST.tsv"
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def _refused(row: dict) -> bool:
-    notes = row["notes"]
-    return (
-        "MALFORMED" in notes
-        or "NOT JUnit" in notes
-        or row["root_element"] in ("(unparseable)", "(empty)")
-    )
-
-
-ROWS = _manifest()
-VALID = [pytest.param(r, id=r["path"]) for r in ROWS if not _refused(r)]
-REFUSED = [pytest.param(r, id=r["path"]) for r in ROWS if _refused(r)]
+ROWS = manifest()
+VALID = [pytest.param(r, id=r["path"]) for r in ROWS if not must_refuse(r)]
+REFUSED = [pytest.param(r, id=r["path"]) for r in ROWS if must_refuse(r)]
 NO_CORPUS = [pytest.param(None, marks=pytest.mark.skip(reason="JUnit corpus not found"))]
-
-
-def _xml_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def _independent_count(path: Path) -> tuple[int, int]:
-    """Return (distinct normalised (classname, name) pairs, testcase elements)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-    root = etree.fromstring(_xml_bytes(path), parser)
-    pairs = set()
-    elements = 0
-    for element in root.iter("{*}testcase"):
-        elements += 1
-        pairs.add((normalise_name(element.get("classname")), normalise_name(element.get("name"))))
-    return len(pairs), elements
 
 
 def _ingest(path: Path) -> Upload:
@@ -77,16 +40,20 @@ def _ingest(path: Path) -> Upload:
     return upload
 
 
-def test_manifest_lists_both_kinds(corpus_dir):
+def test_manifest_lists_every_kind(corpus_dir):
     assert len(VALID) > 200
-    assert len(REFUSED) > 30
+    assert len(REFUSED) > 25
+    formats = {other_format(r) for r in ROWS} - {None}
+    assert formats == {"nunit3", "nunit2", "xunit", "trx"}
 
 
 @pytest.mark.parametrize("row", VALID or NO_CORPUS)
 def test_valid_report_counts_match_an_independent_count(corpus_dir, row):
     path = corpus_dir / row["path"]
-    distinct, elements = _independent_count(path)
-    assert elements == int(row["testcases"])
+    fmt = other_format(row) or "junit"
+    distinct, elements = independent_count(path, fmt)
+    if fmt == "junit":
+        assert elements == int(row["testcases"])
     upload = _ingest(path)
     assert upload.status == Upload.Status.PROCESSED, upload.error
     assert upload.tests == distinct

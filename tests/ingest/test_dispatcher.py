@@ -144,6 +144,9 @@ def test_dispatch_end_to_end_processes_a_never_published_upload():
     assert row.tests == 1
 
 
+ROUTED = ("ingest.maintenance_tasks.uploads_dispatch", "ingest.tasks.upload_process")
+
+
 def test_command_and_beat_entry(sent, settings):
     stuck = upload(S.QUEUED, age_seconds=60)
     hopeless = upload(S.FAILED, attempts=5)
@@ -159,10 +162,14 @@ def test_command_and_beat_entry(sent, settings):
     ]
     assert len(entries) == 1
     assert 15 <= entries[0]["schedule"] <= 30
-    assert settings.CELERY_TASK_ROUTES["ingest.maintenance_tasks.uploads_dispatch"] == {
-        "queue": "maintenance"
+    from passline.celery import app
+
+    router = app.amqp.Router()
+    queue = {name: router.route({}, name)["queue"].name for name in ROUTED}
+    assert queue == {
+        "ingest.maintenance_tasks.uploads_dispatch": "maintenance",
+        "ingest.tasks.upload_process": "ingest",
     }
-    assert settings.CELERY_TASK_ROUTES["ingest.tasks.upload_process"] == {"queue": "ingest"}
 
 
 def test_enqueue_never_waits_for_the_broker(

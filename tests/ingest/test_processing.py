@@ -235,12 +235,12 @@ def test_failed_parse_keeps_raw_and_records_error_with_position(project, data, l
     assert not Run.objects.get(pk=upload.run_id).is_complete
 
 
-def test_not_junit_root_fails_with_clear_error(project):
-    upload = stored_upload(project, {"nunit.xml": b'<?xml version="1.0"?><test-run/>'})
+def test_unknown_root_fails_with_clear_error(project):
+    upload = stored_upload(project, {"robot.xml": b'<?xml version="1.0"?><robot/>'})
     upload_process(upload_id=upload.pk)
     upload.refresh_from_db()
     assert upload.status == Upload.Status.FAILED
-    assert "test-run" in upload.error
+    assert "<robot>" in upload.error and "NUnit 3" in upload.error
 
 
 def test_error_in_second_file_writes_nothing_and_names_the_file(project):

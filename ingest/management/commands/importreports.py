@@ -1,4 +1,4 @@
-"""Import JUnit report files from disk through the same path as an HTTP upload."""
+"""Import report files from disk through the same path as an HTTP upload."""
 
 import datetime as dt
 from contextlib import ExitStack
@@ -20,15 +20,21 @@ def _timestamp(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _content_type(path: Path) -> str:
+    """Return a label for the stored file; processing sniffs the format from the bytes."""
+    return "application/json" if path.suffix in (".json", ".jsonl") else "application/xml"
+
+
 class Command(BaseCommand):
     help = (
-        "Upload JUnit XML (or gzip) files as one part of a run, exactly like "
-        "POST /api/v1/uploads, and print the upload id and counts."
+        "Upload report files (JUnit XML, NUnit 2/3, xUnit.net, TRX, CTRF JSON or "
+        "go test -json, or gzip of them; the format is read from the content) as one "
+        "part of a run, exactly like POST /api/v1/uploads, and print the upload id and counts."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("slug", help="project slug")
-        parser.add_argument("files", nargs="+", type=Path, help="report files (.xml or .gz)")
+        parser.add_argument("files", nargs="+", type=Path, help="report files")
         parser.add_argument("--run", default=None, help="run key; default: a new run")
         parser.add_argument("--branch", default="")
         parser.add_argument("--commit", default="")
@@ -54,7 +60,7 @@ class Command(BaseCommand):
                 reports.append(
                     IncomingReport(
                         filename=path.name,
-                        content_type="application/gzip" if gzipped else "application/xml",
+                        content_type="application/gzip" if gzipped else _content_type(path),
                         stream=stream,
                         size=path.stat().st_size,
                     )
