@@ -85,9 +85,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # WAL lets the dashboard read while an upload is being written.
+    # WAL lets the dashboard read while an upload is being written. IMMEDIATE: a
+    # transaction takes the write lock when it begins, so a writer waits (up to
+    # `timeout`) for another thread's write instead of failing with "database is
+    # locked" when its read snapshot cannot be upgraded (the upload publisher thread
+    # marks uploads dispatched while processing writes results).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
