@@ -20,10 +20,11 @@ PURE = (
     "ingest.junit",
     "ingest.decompress",
     "ingest.identity",
+    "ingest.patterns",
     "dashboard.trends",
     "dashboard.targets",
 )
-PURE_THIRD_PARTY = frozenset({"lxml", "junitparser"})
+PURE_THIRD_PARTY = frozenset({"lxml", "junitparser", "re2"})
 
 
 def module_name(path: Path) -> str:

@@ -77,3 +77,18 @@ def test_ingest_benchmark_measures_the_checkout_it_is_given(tmp_path):
     args = ("--cases", "300", "--repeat", "1", "--big", "0", "--no-baseline", "--json")
     out = _run("ingest.py", *args, "--code", str(other), url=url)
     assert json.loads(out.strip().splitlines()[-1])["code"] == str(other.resolve())
+
+
+def test_regex_rules_benchmark_prints_each_pattern_against_re():
+    out = subprocess.run(
+        [sys.executable, "benchmarks/regex_rules.py", "--length", "40", "--cap", "0.02"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "(a|a)*c" in out
+    assert "passline: refused when saved" in out  # (?>(a+)+c)
+    assert out.count("| re:") == 8
+    assert "worst passline match:" in out
