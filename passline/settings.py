@@ -9,6 +9,7 @@ shape. Every limit on uploaded input is a ``PASSLINE_*`` variable with a safe de
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PASSLINE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -19,9 +20,17 @@ env = environ.Env(
 )
 
 DEBUG = env("DEBUG")
-# The fallback key only exists so the embedded default starts with no configuration;
-# `manage.py check --deploy` flags it and the README says to set SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-passline-local-only-key")
+# A built-in key is public, so it only serves DEBUG=1 on a laptop (`make run`); with DEBUG
+# off (production, the default) passline refuses to start without SECRET_KEY.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off: passline refuses to start with a "
+            "built-in key. Set SECRET_KEY to 50+ random characters (python3 -c "
+            '"import secrets; print(secrets.token_urlsafe(50))"), or DEBUG=1 on a laptop.'
+        )
+    SECRET_KEY = "django-insecure-passline-local-only-key"
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -150,6 +159,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every task has a time limit (seconds), so no input can hold a worker for ever: the soft
+# limit raises SoftTimeLimitExceeded inside the task (it fails and logs; an upload is then
+# retried like a crashed one), the hard limit kills the worker child. A task may set lower
+# limits of its own. Enforced by the prefork pool (the default), not in eager mode.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT.")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks (seconds). Each feature adds its own entries to this one dict.

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,11 @@ def test_log_format_env_selects_the_formatter(log_format, is_json):
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "passline.settings"}
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "passline.settings",
+            "SECRET_KEY": os.environ["SECRET_KEY"],
+        }
         | ({"LOG_FORMAT": log_format} if log_format else {}),
         capture_output=True,
         text=True,
