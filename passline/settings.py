@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "passline.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "passline.urls"
@@ -140,6 +141,16 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every response (passline/csp.py): no inline scripts anywhere.
+# PASSLINE_CSP replaces the whole policy (e.g. to add a report-uri); empty turns it off.
+PASSLINE_CSP = env.str(
+    "PASSLINE_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+)
 
 # Shared cache (per-token upload rate limits): in-process by default; set CACHE_URL,
 # e.g. redis://redis:6379/1, when several web processes must share the counts.
