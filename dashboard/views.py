@@ -17,6 +17,7 @@ from dashboard.compare import runs_compare
 from dashboard.flaky import flaky_tests_list
 from dashboard.models import RunCategoryStats, RunStats, TestStats
 from ingest.models import Category, Membership, Result, Run, Test
+from ingest.permissions import user_administers_every_project
 
 SPARK_POINTS = 30
 # Points per chart series: a 1,240 px wide chart cannot show more, and fetching,
@@ -107,7 +108,7 @@ def _can_admin(user, project) -> bool:
     """Return whether `user` may open the project's settings (no query when anonymous)."""
     if not user.is_authenticated:
         return False
-    if user.is_staff:
+    if user_administers_every_project(user):
         return True
     return Membership.objects.filter(
         project=project, user=user, role=Membership.Role.ADMIN

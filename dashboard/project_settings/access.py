@@ -1,9 +1,12 @@
-"""Who may change a project's settings: its admins (Membership.role admin) and staff."""
+"""Who may change a project's settings: its admins (Membership.role admin), superusers
+and users holding ``ingest.change_project`` (``ingest.permissions``); not staff as such.
+"""
 
 from django.core.exceptions import PermissionDenied
 
 from dashboard.access import project_get_visible
 from ingest.models import Membership, Project
+from ingest.permissions import user_administers_every_project
 
 
 def project_get_admin(*, slug: str, user) -> Project:
@@ -14,7 +17,7 @@ def project_get_admin(*, slug: str, user) -> Project:
     not an admin. The caller ensures `user` is signed in.
     """
     project = project_get_visible(slug=slug, user=user)
-    if user.is_staff:
+    if user_administers_every_project(user):
         return project
     if not Membership.objects.filter(
         project=project, user=user, role=Membership.Role.ADMIN

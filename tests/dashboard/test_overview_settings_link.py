@@ -31,10 +31,17 @@ def test_viewer_sees_no_settings_link(client, project):
     assert b"/p/shop/settings/" not in client.get("/p/shop/").content
 
 
-@pytest.mark.parametrize("staff", [False, True])
-def test_admin_and_staff_see_the_settings_link(client, project, staff):
-    user = _user("boss", is_staff=staff)
-    if not staff:
+@pytest.mark.parametrize("who", ["admin", "superuser"])
+def test_admin_and_superuser_see_the_settings_link(client, project, who):
+    if who == "superuser":
+        user = get_user_model().objects.create_superuser("boss", password="pw-long-enough-1")
+    else:
+        user = _user("boss")
         Membership.objects.create(project=project, user=user, role=Membership.Role.ADMIN)
     client.force_login(user)
     assert b'href="/p/shop/settings/"' in client.get("/p/shop/").content
+
+
+def test_staff_alone_sees_no_settings_link(client, project):
+    client.force_login(_user("staff", is_staff=True))
+    assert b"/p/shop/settings/" not in client.get("/p/shop/").content
