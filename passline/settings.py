@@ -6,6 +6,7 @@ uploads under ``var/``, Celery tasks executed eagerly in-process. Setting
 shape. Every limit on uploaded input is a ``PASSLINE_*`` variable with a safe default.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "ingest",
     "dashboard",
 ]
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "passline.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "passline.urls"
@@ -100,6 +104,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Sign-in throttling (django-axes, see passline/accounts.py): after FAILURE_LIMIT failed
+# sign-ins for one user name from one address, that pair is refused for LOCKOUT_MINUTES
+# (429, templates/registration/locked_out.html); `manage.py axes_reset_username NAME`
+# unlocks at once. PASSLINE_LOGIN_LOCKOUT_PARAMETERS lists the keys, comma-separated,
+# "+" joining fields of one key: add ",username" to also lock a name from every address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("PASSLINE_LOGIN_FAILURE_LIMIT", default=10)
+PASSLINE_LOGIN_LOCKOUT_MINUTES = env.int("PASSLINE_LOGIN_LOCKOUT_MINUTES", default=60)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=PASSLINE_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [
+    key.split("+")
+    for key in env.list("PASSLINE_LOGIN_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "passline.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "passline.accounts.client_ip"
+# Proxies in front of passline that append to X-Forwarded-For (compose: the TLS proxy).
+PASSLINE_PROXY_HOPS = env.int(
+    "PASSLINE_PROXY_HOPS", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+# Email, for password reset: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587.
+# Without it no mail can be sent, so the password-reset pages are not offered at all.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url("EMAIL_URL"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="passline@localhost")
+PASSLINE_PASSWORD_RESET = bool(EMAIL_URL)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
