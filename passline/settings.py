@@ -121,6 +121,7 @@ AXES_LOCKOUT_PARAMETERS = [
     for key in env.list("PASSLINE_LOGIN_LOCKOUT_PARAMETERS", default=["username+ip_address"])
 ]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 AXES_LOCKOUT_CALLABLE = "passline.accounts.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "passline.accounts.client_ip"
 # Proxies in front of passline that append to X-Forwarded-For (compose: the TLS proxy).
