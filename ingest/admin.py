@@ -9,6 +9,7 @@ complete run of its own project.
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -109,6 +110,28 @@ class CategoryRuleAdmin(admin.ModelAdmin):
     list_filter = ["project", "field", "kind"]
     search_fields = ["pattern", "category__name"]
     ordering = ["project", "position", "id"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._recategorize(request, obj.project_id)
+
+    def delete_model(self, request, obj):
+        project_id = obj.project_id
+        super().delete_model(request, obj)
+        self._recategorize(request, project_id)
+
+    def delete_queryset(self, request, queryset):
+        project_ids = set(queryset.values_list("project_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for project_id in project_ids:
+            self._recategorize(request, project_id)
+
+    def _recategorize(self, request, project_id: int) -> None:
+        """Re-apply the project's rules after commit, as the settings page does."""
+        from ingest.tasks import project_recategorize
+
+        transaction.on_commit(lambda: project_recategorize.delay(project_id))
+        self.message_user(request, "Re-categorisation of the project's results is queued.")
 
 
 class TokenStatusFilter(admin.SimpleListFilter):

@@ -50,7 +50,9 @@ def rule_post(project, category, **overrides):
     return data | overrides
 
 
-def test_rule_form_runs_the_pattern_check_and_same_project_category(admin_client):
+def test_rule_form_runs_the_pattern_check_and_same_project_category(
+    admin_client, django_capture_on_commit_callbacks
+):
     from ingest.models import CategoryRule
     from tests.factories import CategoryFactory
 
@@ -63,7 +65,9 @@ def test_rule_form_runs_the_pattern_check_and_same_project_category(admin_client
     refused = admin_client.post(url, rule_post(shop, foreign))
     assert "Choose a category of the rule&#x27;s project." in refused.content.decode()
     assert not CategoryRule.objects.exists()
-    assert admin_client.post(url, rule_post(shop, auth)).status_code == 302
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert admin_client.post(url, rule_post(shop, auth)).status_code == 302
+    assert len(callbacks) == 1  # the project's results are re-categorised after commit
     rule = CategoryRule.objects.get()
     change = reverse("admin:ingest_categoryrule_change", args=[rule.pk])
     assert admin_client.post(change, rule_post(shop, auth, pattern="(a)\\1")).status_code == 200
