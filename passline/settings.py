@@ -186,6 +186,15 @@ PASSLINE_CSP = env.str(
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     ),
 )
+# Celery: every task has a time limit (seconds), so no input can hold a worker for ever:
+# the soft limit raises SoftTimeLimitExceeded inside the task (it fails and logs; an upload
+# is then retried like a crashed one), the hard limit kills the worker child. A task may
+# set lower limits of its own; a message carries its sender's limits, so web, worker and
+# beat share these values. Enforced by the prefork pool (the default), not in eager mode.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT.")
 
 # Shared cache (per-token upload rate limits): in-process by default; set CACHE_URL,
 # e.g. redis://redis:6379/1, when several web processes must share the counts.
@@ -205,14 +214,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Every task has a time limit (seconds), so no input can hold a worker for ever: the soft
-# limit raises SoftTimeLimitExceeded inside the task (it fails and logs; an upload is then
-# retried like a crashed one), the hard limit kills the worker child. A task may set lower
-# limits of its own. Enforced by the prefork pool (the default), not in eager mode.
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
-if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
-    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT.")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic tasks (seconds). Each feature adds its own entries to this one dict.
