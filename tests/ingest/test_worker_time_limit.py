@@ -95,16 +95,16 @@ def _wait_for(predicate, *, timeout: float, what: str, log: Path):
     pytest.fail(f"timed out waiting for {what}\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def test_task_over_its_soft_limit_is_stopped_and_the_worker_goes_on(worker, monkeypatch):
+def test_task_over_its_soft_limit_is_stopped_and_the_worker_goes_on(worker):
     from ingest.tasks import upload_process
 
-    # What CELERY_TASK_SOFT_TIME_LIMIT=1 / CELERY_TASK_TIME_LIMIT=5 give a sending process.
-    monkeypatch.setattr(upload_process, "soft_time_limit", 1)
-    monkeypatch.setattr(upload_process, "time_limit", 5)
+    # What a web process with CELERY_TASK_SOFT_TIME_LIMIT=1 / CELERY_TASK_TIME_LIMIT=5
+    # sends (passed explicitly: Celery caches a task's options at its first send).
+    limits = {"soft_time_limit": 1, "time_limit": 5}
 
     project = ProjectFactory(slug="limit")
     big = stored_upload(project, {"big.xml": _report(400_000)}, run_key="big")
-    upload_process.delay(big.pk)
+    upload_process.apply_async((big.pk,), **limits)
     _wait_for(
         lambda: "SoftTimeLimitExceeded" in worker.read_text(errors="replace"),
         timeout=120,
@@ -118,7 +118,7 @@ def test_task_over_its_soft_limit_is_stopped_and_the_worker_goes_on(worker, monk
     assert not Result.objects.filter(run_id=big.run_id).exists()
 
     small = stored_upload(project, {"small.xml": _report(20)}, run_key="small")
-    upload_process.delay(small.pk)
+    upload_process.apply_async((small.pk,), **limits)
     _wait_for(
         lambda: Upload.objects.filter(pk=small.pk, status=Upload.Status.PROCESSED).exists(),
         timeout=60,
