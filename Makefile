@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+# With DEBUG off the settings refuse to start without SECRET_KEY; a laptop without one
+# runs the worker with DEBUG=1 (its built-in key is for local use only).
+LOCAL_ENV := $(if $(SECRET_KEY),,DEBUG=1)
 
 .PHONY: run test lint format venv worker clean
 
@@ -16,14 +19,14 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: venv
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py loaddemo
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py loaddemo
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	SECRET_KEY="$${SECRET_KEY:-migrations-check-only}" $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -36,7 +39,7 @@ format: venv
 
 # One worker on all three queues (passline/queues.py); production runs one per queue.
 worker: venv
-	$(BIN)/celery -A passline worker -Q ingest,derive,maintenance --loglevel=INFO
+	$(LOCAL_ENV) $(BIN)/celery -A passline worker -Q ingest,derive,maintenance --loglevel=INFO
 
 clean:
 	rm -rf $(VENV) var

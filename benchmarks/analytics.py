@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import ensure_database  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passline.settings")
+# A throwaway process with DEBUG off (as in production): the settings need a key.
+os.environ.setdefault("SECRET_KEY", "passline-benchmark-only-key-not-for-any-deployment")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pl_analytics_bench")
 
 

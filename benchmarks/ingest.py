@@ -96,6 +96,8 @@ def setup_django(url: str, media: str, code: Path = ROOT) -> None:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passline.settings")
+    # A throwaway process with DEBUG off (as in production): the settings need a key.
+    os.environ.setdefault("SECRET_KEY", "passline-benchmark-only-key-not-for-any-deployment")
     sys.path.insert(0, str(code))
     # Celery's Django fixup puts the working directory first on sys.path while Django
     # sets up: run from `code`, or the apps would come from wherever this was started.

@@ -1,14 +1,17 @@
 """Decide who may see which project.
 
 Public projects are readable by anyone, signed in or not. A private project is readable
-by its members (``ingest.models.Membership``, any role) and by staff. Everyone else gets
-a 404 rather than a 403, so the existence of a private project is not revealed.
+by its members (``ingest.models.Membership``, any role), by superusers and by users who
+hold ``ingest.view_project`` or ``ingest.change_project`` (``ingest.permissions``);
+being staff alone is not enough. Everyone else gets a 404 rather than a 403, so the
+existence of a private project is not revealed.
 """
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from ingest.models import Membership, Project
+from ingest.permissions import user_administers_every_project, user_reads_every_project
 
 
 def project_list_visible(*, user) -> QuerySet[Project]:
@@ -16,7 +19,7 @@ def project_list_visible(*, user) -> QuerySet[Project]:
     projects = Project.objects.all()
     if not getattr(user, "is_authenticated", False):
         return projects.filter(is_public=True)
-    if user.is_staff:
+    if user_reads_every_project(user):
         return projects
     # A subquery rather than a join keeps one row per project without DISTINCT.
     member_of = Membership.objects.filter(user=user).values("project_id")
@@ -37,7 +40,7 @@ def project_can_admin(*, user, project: Project) -> bool:
     """Return whether `user` may change the project's settings (no query when anonymous)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_staff:
+    if user_administers_every_project(user):
         return True
     return Membership.objects.filter(
         project=project, user=user, role=Membership.Role.ADMIN

@@ -1,10 +1,15 @@
 """Admin for ingest: browse projects, runs and uploads; manage tokens without secrets.
 
 Tokens are created with ``manage.py createtoken`` (the only place the plaintext is
-shown); the admin shows prefixes and digests read-only and can revoke.
+shown); the admin shows prefixes and digests read-only and can revoke. Forms that the
+settings pages also offer check what those pages check: a rule's pattern compiles under
+the linear-time engine and its category is of the rule's project; a baseline is a
+complete run of its own project.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -20,6 +25,42 @@ from ingest.models import (
     Upload,
     UploadFile,
 )
+from ingest.patterns import PatternError, pattern_check
+
+
+class ProjectAdminForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = "__all__"  # noqa: DJ007 - the admin shows every field of a project
+
+    def clean_baseline_run(self) -> Run | None:
+        run = self.cleaned_data.get("baseline_run")
+        if run is None:
+            return None
+        if self.instance.pk is None or run.project_id != self.instance.pk:
+            raise forms.ValidationError("Choose a run of this project.")
+        if not run.is_complete:
+            raise forms.ValidationError("Choose a complete run: progress is measured from it.")
+        return run
+
+
+class CategoryRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = CategoryRule
+        fields = "__all__"  # noqa: DJ007 - the admin shows every field of a rule
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind, pattern = data.get("kind"), data.get("pattern")
+        if kind and pattern is not None:
+            try:
+                pattern_check(kind=kind, pattern=pattern)
+            except PatternError as exc:
+                self.add_error("pattern", str(exc))
+        project, category = data.get("project"), data.get("category")
+        if project and category and category.project_id != project.pk:
+            self.add_error("category", "Choose a category of the rule's project.")
+        return data
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,8 +74,24 @@ class CategoryInline(admin.TabularInline):
     extra = 0
 
 
+class ResultAdminForm(forms.ModelForm):
+    class Meta:
+        model = Result
+        fields = "__all__"  # noqa: DJ007 - the admin shows every field of a result
+
+    def clean(self) -> dict:
+        data = super().clean()
+        run, test, category = data.get("run"), data.get("test"), data.get("category")
+        if run and test and test.project_id != run.project_id:
+            self.add_error("test", "Choose a test of the run's project.")
+        if run and category and category.project_id != run.project_id:
+            self.add_error("category", "Choose a category of the run's project.")
+        return data
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    form = ProjectAdminForm
     list_display = ["slug", "name", "target_percent", "target_due", "default_branch", "is_public"]
     list_filter = ["is_public"]
     search_fields = ["slug", "name"]
@@ -48,10 +105,33 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(CategoryRule)
 class CategoryRuleAdmin(admin.ModelAdmin):
+    form = CategoryRuleAdminForm
     list_display = ["project", "position", "field", "kind", "pattern", "category"]
     list_filter = ["project", "field", "kind"]
     search_fields = ["pattern", "category__name"]
     ordering = ["project", "position", "id"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._recategorize(request, obj.project_id)
+
+    def delete_model(self, request, obj):
+        project_id = obj.project_id
+        super().delete_model(request, obj)
+        self._recategorize(request, project_id)
+
+    def delete_queryset(self, request, queryset):
+        project_ids = set(queryset.values_list("project_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for project_id in project_ids:
+            self._recategorize(request, project_id)
+
+    def _recategorize(self, request, project_id: int) -> None:
+        """Re-apply the project's rules after commit, as the settings page does."""
+        from ingest.tasks import project_recategorize
+
+        transaction.on_commit(lambda: project_recategorize.delay(project_id))
+        self.message_user(request, "Re-categorisation of the project's results is queued.")
 
 
 class TokenStatusFilter(admin.SimpleListFilter):
@@ -197,6 +277,7 @@ class TestAdmin(admin.ModelAdmin):
 
 @admin.register(Result)
 class ResultAdmin(admin.ModelAdmin):
+    form = ResultAdminForm
     list_display = ["test", "run", "outcome", "flaky", "attempts", "duration", "category"]
     list_filter = ["outcome", "flaky", "category_forced", "run__project"]
     search_fields = ["test__name", "test__classname", "run__key"]

@@ -6,7 +6,8 @@ Who may do what:
   always the token's own, so a token can never write another project.
 - ``GET`` endpoints call :func:`project_for_read`, which allows, for one project:
   a read **or** upload token of that project, anybody when ``project.is_public``, or a
-  signed-in user who is a member of the project (or staff).
+  signed-in user who is a member of the project (or may read every project, see
+  ``ingest.permissions``).
   A token of another project, or a signed-in non-member, gets 404, so nothing reveals
   that a private project exists. A request without credentials gets 401 for a private
   *or unknown* slug, for the same reason.
@@ -27,6 +28,7 @@ from rest_framework.permissions import BasePermission
 
 from ingest.api_errors import Forbidden, Unauthorized
 from ingest.models import ApiToken, Membership, Project
+from ingest.permissions import user_reads_every_project
 from ingest.tokens import digests_match, token_parse
 
 # last_used_at is a hint for humans; writing it on every request would turn each
@@ -141,7 +143,9 @@ def project_for_read(request, slug: str) -> Project:
     if user is not None and user.is_authenticated:
         if project is None:
             raise NotFound()
-        if user.is_staff or Membership.objects.filter(project=project, user=user).exists():
+        if user_reads_every_project(user) or (
+            Membership.objects.filter(project=project, user=user).exists()
+        ):
             return project
         raise NotFound()
     raise NotAuthenticated()

@@ -1,20 +1,20 @@
 """Choose each result's category: forced by the upload, else the first matching rule.
 
-Rules are compiled once per upload (not per row). Globs use ``fnmatch.fnmatchcase``
-semantics (case-sensitive, ``*`` crosses ``/``); regexes use ``re.search``. Guarding
-patterns against catastrophic backtracking is the settings form's job when a rule is
-saved; a rule that does not compile here is skipped with a log line, never fatal.
+Rules are compiled once per upload (not per row) by ``ingest.patterns``: globs with
+``fnmatch.fnmatchcase`` semantics (case-sensitive, ``*`` crosses ``/``), regexes with RE2,
+searched anywhere in the value. Both run in linear time, so no rule can stall a worker. A
+rule that does not compile (saved before RE2, or bypassing the forms) is skipped with a
+log line, never fatal.
 """
 
-import fnmatch
 import logging
-import re
 from collections.abc import Callable
 
 from django.db import transaction
 
 from ingest import signals
 from ingest.models import Category, CategoryRule, Project, Result, Test
+from ingest.patterns import PatternError, pattern_compile
 
 logger = logging.getLogger("passline.ingest")
 
@@ -38,10 +38,8 @@ def category_get_or_create(*, project_id: int, name: str) -> int:
 
 def _compile(rule: CategoryRule) -> Callable[[str], bool] | None:
     try:
-        if rule.kind == CategoryRule.Kind.REGEX:
-            return re.compile(rule.pattern).search  # type: ignore[return-value]
-        return re.compile(fnmatch.translate(rule.pattern)).match  # type: ignore[return-value]
-    except re.error as exc:
+        return pattern_compile(kind=rule.kind, pattern=rule.pattern)
+    except PatternError as exc:
         logger.warning("category rule skipped", extra={"rule_id": rule.pk, "error": str(exc)})
         return None
 

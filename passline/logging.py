@@ -32,12 +32,23 @@ def _timestamp(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
+# Line breaks JSON leaves raw with ensure_ascii=False; some log viewers split on them.
+_UNICODE_BREAKS = (("\u0085", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
 def _kv_value(value: Any) -> str:
-    """Return ``value`` bare when it is one token, else JSON-quoted (spaces, quotes, =)."""
+    """Return ``value`` bare when it is one printable token, else JSON-quoted.
+
+    Quoting escapes CR, LF and every other control character, so a value taken from an
+    upload (a filename, a test name) can never end the line and forge another record.
+    """
     text = str(value)
-    if text and not any(ch in text for ch in ' "=\n\t\\'):
+    if text and text.isprintable() and not any(ch in text for ch in ' "=\\'):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    quoted = json.dumps(text, ensure_ascii=False)
+    for char, escaped in _UNICODE_BREAKS:
+        quoted = quoted.replace(char, escaped)
+    return quoted
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -54,7 +65,10 @@ class KeyValueFormatter(logging.Formatter):
         }
         line = " ".join(f"{key}={_kv_value(value)}" for key, value in pairs.items())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            # Indent every traceback line (split on CR too), so only a record's first line
+            # starts at column 0 and an exception message cannot pass for a record.
+            lines = self.formatException(record.exc_info).splitlines()
+            line += "".join("\n\t" + text for text in lines)
         return line
 
 
@@ -72,4 +86,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        line = json.dumps(payload, default=str, ensure_ascii=False)
+        for char, escaped in _UNICODE_BREAKS:
+            line = line.replace(char, escaped)
+        return line

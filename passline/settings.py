@@ -7,9 +7,11 @@ also works) gives the production shape. Every limit on uploaded input is a
 ``PASSLINE_*`` variable with a safe default.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from passline import queues
 
@@ -22,9 +24,17 @@ env = environ.Env(
 )
 
 DEBUG = env("DEBUG")
-# The fallback key only exists so the embedded default starts with no configuration;
-# `manage.py check --deploy` flags it and the README says to set SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-passline-local-only-key")
+# A built-in key is public, so it only serves DEBUG=1 on a laptop (`make run`); with DEBUG
+# off (production, the default) passline refuses to start without SECRET_KEY.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off: passline refuses to start with a "
+            "built-in key. Set SECRET_KEY to 50+ random characters (python3 -c "
+            '"import secrets; print(secrets.token_urlsafe(50))"), or DEBUG=1 on a laptop.'
+        )
+    SECRET_KEY = "django-insecure-passline-local-only-key"
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -40,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "ingest",
     "dashboard",
 ]
@@ -54,6 +65,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "passline.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "passline.urls"
@@ -107,6 +121,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Sign-in throttling (django-axes, see passline/accounts.py): after FAILURE_LIMIT failed
+# sign-ins for one user name from one address, that pair is refused for LOCKOUT_MINUTES
+# (429, templates/registration/locked_out.html); `manage.py axes_reset_username NAME`
+# unlocks at once. PASSLINE_LOGIN_LOCKOUT_PARAMETERS lists the keys, comma-separated,
+# "+" joining fields of one key: add ",username" to also lock a name from every address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("PASSLINE_LOGIN_FAILURE_LIMIT", default=10)
+PASSLINE_LOGIN_LOCKOUT_MINUTES = env.int("PASSLINE_LOGIN_LOCKOUT_MINUTES", default=60)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=PASSLINE_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [
+    key.split("+")
+    for key in env.list("PASSLINE_LOGIN_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
+AXES_LOCKOUT_CALLABLE = "passline.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "passline.accounts.client_ip"
+# Proxies in front of passline that append to X-Forwarded-For (compose: the TLS proxy).
+PASSLINE_PROXY_HOPS = env.int(
+    "PASSLINE_PROXY_HOPS", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+# Email, for password reset: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587.
+# Without it no mail can be sent, so the password-reset pages are not offered at all.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url("EMAIL_URL"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="passline@localhost")
+PASSLINE_PASSWORD_RESET = bool(EMAIL_URL)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
@@ -148,6 +193,25 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every response (passline/csp.py): no inline scripts anywhere.
+# PASSLINE_CSP replaces the whole policy (e.g. to add a report-uri); empty turns it off.
+PASSLINE_CSP = env.str(
+    "PASSLINE_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+)
+# Celery: every task has a time limit (seconds), so no input can hold a worker for ever:
+# the soft limit raises SoftTimeLimitExceeded inside the task (it fails and logs; an upload
+# is then retried like a crashed one), the hard limit kills the worker child. A task may
+# set lower limits of its own; a message carries its sender's limits, so web, worker and
+# beat share these values. Enforced by the prefork pool (the default), not in eager mode.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must exceed CELERY_TASK_SOFT_TIME_LIMIT.")
 
 # Shared cache (per-token upload rate limits): in-process by default; set CACHE_URL,
 # e.g. redis://redis:6379/1, when several web processes must share the counts.

@@ -22,9 +22,10 @@ PURE = (
     "ingest.decompress",
     "ingest.identity",
     "ingest.percent",
+    "ingest.patterns",
     "dashboard.analytics",
 )
-PURE_THIRD_PARTY = frozenset({"lxml", "junitparser", "ijson"})
+PURE_THIRD_PARTY = frozenset({"lxml", "junitparser", "ijson", "re2"})
 
 
 def module_name(path: Path) -> str:

@@ -103,3 +103,18 @@ def test_formats_benchmark_prints_a_rate_and_peak_rss_per_format():
         assert f"  {name:7} " in out
     assert out.count("ratio to JUnit") == 7
     assert out.count("reading 500 tests") == 7
+
+
+def test_regex_rules_benchmark_prints_each_pattern_against_re():
+    out = subprocess.run(
+        [sys.executable, "benchmarks/regex_rules.py", "--length", "40", "--cap", "0.02"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "(a|a)*c" in out
+    assert "passline: refused when saved" in out  # (?>(a+)+c)
+    assert out.count("| re:") == 8
+    assert "worst passline match:" in out

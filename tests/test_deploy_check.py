@@ -49,3 +49,13 @@ def test_check_deploy_flags_the_builtin_key_and_debug():
     assert result.returncode != 0
     assert "security.W009" in result.stderr
     assert "security.W018" in result.stderr
+
+
+def test_refuses_to_start_with_debug_off_and_no_secret_key():
+    env = documented_env()
+    del env["SECRET_KEY"]
+    result = check_deploy(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set and DEBUG is off" in result.stderr
+    env["SECRET_KEY"] = ""  # empty counts as unset
+    assert "SECRET_KEY is not set" in check_deploy(env).stderr

@@ -233,6 +233,15 @@ def test_health_checks_cover_backends_web_and_worker():
         assert f"-d {node} " in check
 
 
+def test_web_port_is_published_on_loopback_unless_configured():
+    (mapping,) = SERVICES["web"]["ports"]
+    assert mapping.startswith("${PASSLINE_BIND:-127.0.0.1}:")
+    host, port, target = resolved(mapping).split(":")
+    assert (host, port, target) == ("127.0.0.1", "8000", "8000")
+    for name in ("worker", "beat", "migrate", "postgres", "redis"):
+        assert "ports" not in SERVICES.get(name, {}), f"{name} must not publish a port"
+
+
 def test_security_defaults_match_the_documented_production_env():
     env = {k: resolved(v) for k, v in SERVICES["web"]["environment"].items()}
     documented = documented_env()

@@ -1,8 +1,9 @@
 """Export views: the status summary as Markdown, CSV, XLSX, JSON and a print-ready page.
 
 Access follows the pages: public projects for anyone, private ones for members and
-staff, a 404 for everyone else. ``base`` and ``head`` are run keys (query string);
-either defaults to the baseline / latest complete default-branch run.
+users who may read every project (``ingest.permissions``), a 404 for everyone else.
+``base`` and ``head`` are run keys (query string); either defaults to the baseline /
+latest complete default-branch run.
 """
 
 from django.http import Http404, HttpResponse, JsonResponse

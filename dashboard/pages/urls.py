@@ -1,7 +1,4 @@
-"""Dashboard pages (server-rendered, namespace "dashboard") and Django's sign-in/out views.
-
-The auth views stay outside the namespace so ``LOGIN_URL = "login"`` resolves.
-"""
+"""Dashboard pages (server-rendered, namespace "dashboard"); sign-in is passline.auth_urls."""
 
 from django.urls import include, path
 
@@ -17,6 +14,5 @@ pages = [
 ]
 
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
     path("", include((pages, "dashboard"))),
 ]

@@ -1,4 +1,6 @@
-"""Who may change a project's settings: its admins (Membership.role admin) and staff."""
+"""Who may change a project's settings: its admins (Membership.role admin), superusers
+and users holding ``ingest.change_project`` (``ingest.permissions``); not staff as such.
+"""
 
 from django.core.exceptions import PermissionDenied
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from dashboard.project_settings.patterns import PatternError, pattern_check
 from ingest.models import ApiToken, Category, CategoryRule, Project, Run
+from ingest.patterns import PatternError, pattern_check
 from ingest.percent import bp_to_percent
 
 PERCENT_HELP = "Percent with up to 2 decimals, e.g. 92.5 (stored exactly)."

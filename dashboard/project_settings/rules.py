@@ -2,16 +2,16 @@
 
 import datetime as dt
 import logging
-import re
+import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from dashboard.project_settings.patterns import pattern_check, pattern_compile
 from ingest.categorize import CategoryMatcher
 from ingest.models import Category, CategoryRule, Project, RecategorizeJob, Result, Run, Test
+from ingest.patterns import PatternError, pattern_check, pattern_compile
 
 logger = logging.getLogger("passline.dashboard")
 
@@ -20,6 +20,10 @@ _JOB_COALESCE = dt.timedelta(minutes=10)
 PREVIEW_RUNS = 3
 PREVIEW_SCAN_LIMIT = 20_000
 PREVIEW_SHOWN = 50
+# Wall-clock budget of one preview (a web request): each match is linear-time, but 20,000
+# tests times many rules on long names could still hold a web worker for seconds.
+PREVIEW_SECONDS = 2.0
+_PREVIEW_CLOCK_EVERY = 200
 
 
 def rule_create(
@@ -146,6 +150,8 @@ class Preview:
     scanned: int
     truncated: bool
     matched: int = 0
+    # True when the time budget ran out: `scanned` then counts the tests evaluated.
+    timed_out: bool = False
     rows: list[PreviewRow] = field(default_factory=list)
     # Category name -> tests it would hold under the rule set with the candidate.
     totals: list[tuple[str, int]] = field(default_factory=list)
@@ -166,7 +172,8 @@ def rule_preview(
     The candidate rule replaces `replacing` at its position, or is appended last. Scans
     the tests of the newest ``PREVIEW_RUNS`` runs (at most ``PREVIEW_SCAN_LIMIT``) and
     lists up to ``PREVIEW_SHOWN`` of those the candidate matches (or, with no candidate,
-    the first tests scanned). The caller has checked the pattern.
+    the first tests scanned). Stops after ``PREVIEW_SECONDS`` of matching and says so.
+    The caller has checked the pattern.
     """
     names = dict(Category.objects.filter(project=project).values_list("pk", "name"))
     rules: list[tuple[str, object, int]] = []
@@ -179,7 +186,7 @@ def rule_preview(
         labels[rule.pk] = f"rule {number}"
         try:
             compiled = pattern_compile(kind=rule.kind, pattern=rule.pattern)
-        except re.error:  # saved through the admin; categorising skips it as well
+        except PatternError:  # saved before RE2 or by hand; categorising skips it too
             continue
         rules.append((rule.field, compiled, rule.pk))
         names.setdefault(rule.category_id, "?")
@@ -214,7 +221,11 @@ def rule_preview(
         candidate=has_candidate,
     )
     totals: dict[str, int] = {}
-    for file, classname, suite, name in values[:PREVIEW_SCAN_LIMIT]:
+    deadline = time.monotonic() + PREVIEW_SECONDS
+    for index, (file, classname, suite, name) in enumerate(values[:PREVIEW_SCAN_LIMIT]):
+        if index % _PREVIEW_CLOCK_EVERY == 0 and time.monotonic() > deadline:
+            preview.scanned, preview.timed_out = index, True
+            break
         fields = {"file": file, "classname": classname, "suite": suite, "name": name}
         decided = matcher.category_for(**fields)
         if decided == candidate_id:

@@ -33,8 +33,10 @@ def test_overview_renders_chart_and_legend_toggles_a_category(
     assert before == 5  # overall, 3 categories, trend projection
     legend_item = page.locator("#pass-rate-figure-plot .legend .traces", has_text="Auth")
     legend_item.locator(".legendtoggle").click()
+    # A function, not an expression string: Playwright evals strings in the page, which
+    # the Content-Security-Policy (no 'unsafe-eval') refuses.
     page.wait_for_function(
-        "document.getElementById('pass-rate-figure-plot').data"
+        "() => document.getElementById('pass-rate-figure-plot').data"
         ".find(t => t.name === 'Auth').visible === 'legendonly'"
     )
     assert traces(page) == before - 1

@@ -26,6 +26,16 @@ def private():
     return project
 
 
+def _granted(user, codename: str):
+    """Give `user` the ingest permission `codename` (as the admin would) and return it."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="ingest", codename=codename)
+    )
+    return user
+
+
 @pytest.fixture
 def users(private):
     User = get_user_model()
@@ -35,6 +45,8 @@ def users(private):
         "member": member,
         "stranger": User.objects.create_user("stranger", password="pw-stranger-123"),
         "staff": User.objects.create_user("staff", password="pw-staff-123", is_staff=True),
+        "superuser": User.objects.create_superuser("root", password="pw-root-123"),
+        "reader": _granted(User.objects.create_user("reader"), "view_project"),
     }
 
 
@@ -50,10 +62,18 @@ def test_private_pages_are_404_for_signed_in_non_members(client, private, users,
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_private_pages_are_visible_to_members_and_staff(client, private, users, page):
-    for who in ("member", "staff"):
+def test_private_pages_are_visible_to_members_superusers_and_granted_readers(
+    client, private, users, page
+):
+    for who in ("member", "superuser", "reader"):
         client.force_login(users[who])
         assert client.get(page.format(slug="private")).status_code == 200, who
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_staff_alone_does_not_see_private_projects(client, private, users, page):
+    client.force_login(users["staff"])
+    assert client.get(page.format(slug="private")).status_code == 404
 
 
 def test_private_test_page_is_404_for_strangers(client, private, users):
@@ -80,7 +100,9 @@ def test_visible_selectors(private, users):
     anonymous = type("Anon", (), {"is_authenticated": False})()
     assert list(project_list_visible(user=anonymous)) == []
     assert list(project_list_visible(user=users["member"])) == [private]
-    assert project_get_visible(slug="private", user=users["staff"]) == private
+    assert project_get_visible(slug="private", user=users["superuser"]) == private
+    assert project_get_visible(slug="private", user=users["reader"]) == private
+    assert list(project_list_visible(user=users["staff"])) == []
 
 
 def test_sign_in_page_and_sign_out(client, users):

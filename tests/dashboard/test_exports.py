@@ -149,21 +149,23 @@ def test_no_complete_run_is_a_404(client):
     assert client.get("/p/empty/report/").status_code == 404
 
 
-def test_private_project_is_visible_to_members_and_staff_only(client):
+def test_private_project_is_visible_to_members_and_superusers_only(client):
     project = ProjectFactory(slug="secret", is_public=False)
     example_runs(project, BASE_AT, HEAD_AT)
     users = get_user_model().objects
     member = users.create_user("member", password="pw")
     stranger = users.create_user("stranger", password="pw")
     staff = users.create_user("staff", password="pw", is_staff=True)
+    superuser = users.create_superuser("root", password="pw")
     Membership.objects.create(project=project, user=member)
     urls = [f"/p/secret/export/summary.{fmt}" for fmt in FORMATS] + ["/p/secret/report/"]
     for url in urls:
         assert client.get(url).status_code == 404, url
-    client.force_login(stranger)
-    for url in urls:
-        assert client.get(url).status_code == 404, url
-    for user in (member, staff):
+    for user in (stranger, staff):
+        client.force_login(user)
+        for url in urls:
+            assert client.get(url).status_code == 404, url
+    for user in (member, superuser):
         client.force_login(user)
         for url in urls:
             assert client.get(url).status_code == 200, url

@@ -26,6 +26,16 @@ def project():
     return ProjectFactory(slug="acme", name="Acme", is_public=False, target_bp=9000)
 
 
+def _granted(user, codename: str):
+    """Give `user` the ingest permission `codename` (as the admin would) and return it."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="ingest", codename=codename)
+    )
+    return user
+
+
 @pytest.fixture
 def users(project):
     User = get_user_model()
@@ -38,6 +48,9 @@ def users(project):
         "admin": admin,
         "stranger": User.objects.create_user("stranger"),
         "staff": User.objects.create_user("staff", is_staff=True),
+        "superuser": User.objects.create_superuser("root"),
+        "granted": _granted(User.objects.create_user("granted"), "change_project"),
+        "reader": _granted(User.objects.create_user("reader", is_staff=True), "view_project"),
     }
 
 
@@ -68,10 +81,28 @@ def test_viewer_gets_403(client, project, users, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("who", ["admin", "staff"])
-def test_admin_and_staff_see_the_pages(client, project, users, page, who):
+@pytest.mark.parametrize("who", ["admin", "superuser", "granted"])
+def test_admins_superusers_and_granted_users_see_the_pages(client, project, users, page, who):
     client.force_login(users[who])
     assert client.get(page.format(slug="acme")).status_code == 200
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_staff_is_not_project_admin(client, project, users, page):
+    client.force_login(users["staff"])
+    assert client.get(page.format(slug="acme")).status_code == 404  # cannot even see it
+    client.force_login(users["reader"])  # staff who may read every project: still 403
+    assert client.get(page.format(slug="acme")).status_code == 403
+
+
+def test_staff_cannot_mint_tokens(client, project, users):
+    from ingest.models import ApiToken
+
+    Project.objects.filter(pk=project.pk).update(is_public=True)
+    client.force_login(users["staff"])
+    response = client.post("/p/acme/settings/tokens/", {"scope": "upload", "name": "x"})
+    assert response.status_code == 403
+    assert not ApiToken.objects.exists()
 
 
 def test_viewer_cannot_post_settings(client, project, users):
@@ -293,11 +324,13 @@ def test_list_pages_query_counts(client, project, users, django_assert_num_queri
         token_create(project=project, scope="upload")
         UploadFactory(run=run, status=Upload.Status.FAILED, error="bad")
     client.force_login(users["admin"])
-    # session, user, project (visible), admin membership, nav projects, tokens
-    with django_assert_num_queries(6):
+    # session, user, user permissions, group permissions (may they read every project? once
+    # per request), project (visible), admin membership, nav projects, tokens
+    with django_assert_num_queries(8):
         assert client.get("/p/acme/settings/tokens/").status_code == 200
-    # session, user, project (visible), admin membership, uploads + runs (join), nav projects
-    with django_assert_num_queries(6):
+    # session, user, user + group permissions, project (visible), admin membership,
+    # uploads + runs (join), nav projects
+    with django_assert_num_queries(8):
         assert client.get("/p/acme/settings/uploads/").status_code == 200
 
 

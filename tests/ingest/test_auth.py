@@ -155,12 +155,19 @@ def test_public_project_is_readable_without_credentials():
     assert read("open").status_code == 200
 
 
-def test_members_and_staff_can_read_others_get_404():
+def test_members_superusers_and_granted_users_can_read_others_get_404():
+    from django.contrib.auth.models import Permission
+
     project = ProjectFactory(slug="shop")
     member = User.objects.create_user("member")
     Membership.objects.create(project=project, user=member)
     staff = User.objects.create_user("staff", is_staff=True)
+    reader = User.objects.create_user("reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_project"))
+    superuser = User.objects.create_superuser("root")
     stranger = User.objects.create_user("stranger")
     assert read("shop", user=member).status_code == 200
-    assert read("shop", user=staff).status_code == 200
+    assert read("shop", user=reader).status_code == 200
+    assert read("shop", user=superuser).status_code == 200
+    assert read("shop", user=staff).status_code == 404  # staff alone grants nothing
     assert read("shop", user=stranger).status_code == 404

@@ -71,8 +71,10 @@ def test_glob_is_case_sensitive_and_regex_searches(project, auth):
     assert matcher.category_for(file="", classname="", suite="", name="test_login_ok") == auth.pk
 
 
-def test_invalid_regex_rule_is_skipped_not_fatal(project, auth, cache):
-    _rule(project, auth, 0, CategoryRule.Field.NAME, "([unclosed", CategoryRule.Kind.REGEX)
+@pytest.mark.parametrize("pattern", ["([unclosed", "test_(?=login)", r"(a)\1"])
+def test_invalid_regex_rule_is_skipped_not_fatal(project, auth, cache, pattern):
+    # Lookarounds and backreferences compiled under Python's re; RE2 refuses them.
+    _rule(project, auth, 0, CategoryRule.Field.NAME, pattern, CategoryRule.Kind.REGEX)
     _rule(project, cache, 1, CategoryRule.Field.NAME, "*")
     matcher = CategoryMatcher.for_project(project)
     assert matcher.category_for(file="", classname="", suite="", name="t") == cache.pk
