@@ -15,7 +15,11 @@ Lists (``new_failures``, ``fixed``, ``flaky``) hold at most ``limit`` tests each
 with their totals in ``new_failures_total``, ``fixed_total``, ``flaky_total``;
 messages are cut to their first line (200 characters). Figures come from
 ``dashboard.analytics``; the two runs' results are read with set-based queries (the
-work does not grow with the project's history). Queries: 8 (7 without a base).
+work does not grow with the project's history).
+
+Queries: 3 (the base, both runs' rollups, the counts of every list), plus one per
+non-empty list, plus one for the failing streaks when there are new failures, plus one
+when the run's ``base_commit`` has no complete run (then the default-branch base).
 """
 
 from __future__ import annotations
@@ -182,12 +186,15 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
         flaky=Count("pk", filter=Q(flaky=True)),
     )
     order = ("category__name", "test__classname", "test__name", "test_id")
-    new_failures, fixed = [], []
-    if base is not None:
+    new_failures, fixed, flaky = [], [], []
+    # A list is read only when its total says it has tests.
+    if totals["new"]:
         # Regressions (passed in the base) first, then tests added since the base.
         new_failures = _items(head.filter(new_q).order_by("-base_passing", *order), limit=limit)
+    if totals["fixed"]:
         fixed = _items(head.filter(fixed_q).order_by(*order), limit=limit)
-    flaky = _items(head.filter(flaky=True).order_by(*order), limit=limit)
+    if totals["flaky"]:
+        flaky = _items(head.filter(flaky=True).order_by(*order), limit=limit)
     _failing_since(run=run, passing=passing, items=new_failures)
 
     passed, total = (stats.passed, stats.total) if stats else (0, 0)
