@@ -128,6 +128,7 @@ class UploadStatusSerializer(UploadAcceptedSerializer):
     error_line = serializers.IntegerField(allow_null=True)
     error_column = serializers.IntegerField(allow_null=True)
     counts = CountsSerializer()
+    project = serializers.CharField(help_text="Slug of the upload's project.")
     final = serializers.BooleanField()
     category = serializers.CharField(allow_null=True)
     warnings = serializers.ListField(child=serializers.JSONField())

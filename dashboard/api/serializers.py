@@ -242,6 +242,9 @@ class VerdictGatesSerializer(serializers.Serializer):
 
 class VerdictSerializer(serializers.Serializer):
     run = serializers.CharField()
+    ready = serializers.BooleanField(
+        help_text="The run is complete, its uploads processed and its figures derived."
+    )
     branch = serializers.CharField()
     commit = serializers.CharField()
     pr = serializers.IntegerField(allow_null=True)

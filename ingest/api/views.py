@@ -225,6 +225,7 @@ class UploadDetailView(APIView):
                         "flaky": 5,
                     },
                     "run": "1234",
+                    "project": "shop",
                     "final": True,
                     "category": None,
                     "url": "/api/v1/uploads/42",
@@ -250,7 +251,7 @@ class UploadDetailView(APIView):
     def get(self, request, upload_id: int):
         token = request_token(request)
         upload = (
-            Upload.objects.select_related("run")
+            Upload.objects.select_related("run", "project")
             .prefetch_related("files")
             .filter(pk=upload_id, project_id=token.project_id)
             .first()

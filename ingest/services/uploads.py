@@ -233,6 +233,7 @@ def upload_status(upload: Upload) -> dict:
             "flaky": upload.flaky,
         },
         "run": upload.run.key,
+        "project": upload.project.slug,
         "final": upload.is_final,
         "category": upload.category or None,
         "url": upload_url(upload),

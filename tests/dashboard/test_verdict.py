@@ -140,3 +140,26 @@ def test_each_gate_passes_and_fails():
     assert bad == {"new-failures": "fail", "below-target": "fail", "flagged": "fail"}
     empty = gates_evaluate(new_failures=0, passed=0, total=0, target_bp=0, flags=[])
     assert empty["below-target"] == "fail"  # nothing counted is below any target
+
+
+def test_ready_only_when_complete_processed_and_derived(scenario):
+    from dashboard.services import run_stats_update
+    from ingest.models import Result, Run, Test, Upload
+
+    _, _, head = scenario
+    assert run_verdict_get(run=head)["ready"] is True
+    # A part still queued: not ready.
+    pending = Upload.objects.create(project=head.project, run=head)
+    assert run_verdict_get(run=head)["ready"] is False
+    Upload.objects.filter(pk=pending.pk).update(status=Upload.Status.PROCESSED)
+    # A processed part whose results the rollup does not count yet: not ready.
+    extra = Test.objects.create(project=head.project, identity="x" * 40, name="extra")
+    first = Result.objects.filter(run=head).first()
+    Result.objects.create(run=head, test=extra, upload=pending, category=first.category, outcome=1)
+    assert run_verdict_get(run=head)["ready"] is False
+    run_stats_update(run_id=head.pk)
+    assert run_verdict_get(run=head)["ready"] is True
+    # An incomplete run is never ready.
+    Run.objects.filter(pk=head.pk).update(is_complete=False)
+    head.refresh_from_db()
+    assert run_verdict_get(run=head)["ready"] is False
