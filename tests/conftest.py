@@ -23,6 +23,20 @@ def skip_unless_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def broker_reachable(url: str) -> bool:
+    """Return whether a Celery broker (RabbitMQ or Redis) answers at `url` within 2 s."""
+    if not url.startswith(("amqp://", "pyamqp://", "redis://")):
+        return False
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Run Celery tasks in-process by default, even when CI exports a broker URL.

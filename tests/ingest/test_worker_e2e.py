@@ -26,22 +26,9 @@ from django.db import connection
 from dashboard.models import RunStats, TestStats, Trend
 from ingest.models import Result, Upload
 from passline import queues
-from tests.conftest import REPO_ROOT, skip_unless_service
+from tests.conftest import REPO_ROOT, broker_reachable, skip_unless_service
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def _broker_reachable(url: str) -> bool:
-    if not url.startswith(("amqp://", "pyamqp://", "redis://")):
-        return False
-    from kombu import Connection
-
-    try:
-        with Connection(url, connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:
-        return False
 
 
 @pytest.fixture
@@ -50,7 +37,7 @@ def broker(settings):
     if connection.vendor != "postgresql":
         pytest.skip("the real-worker test needs DATABASE_URL=postgres://… (CI runs it)")
     url = os.environ.get("CELERY_BROKER_URL", "")
-    skip_unless_service(_broker_reachable(url), f"no reachable broker at {url!r}")
+    skip_unless_service(broker_reachable(url), f"no reachable broker at {url!r}")
     from passline.celery import app
 
     prefix = f"passline-e2e-{uuid.uuid4().hex[:12]}-"

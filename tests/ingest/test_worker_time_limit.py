@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 
 from ingest.models import Result, Upload
-from tests.conftest import REPO_ROOT, skip_unless_service
+from tests.conftest import REPO_ROOT, broker_reachable, skip_unless_service
 from tests.factories import ProjectFactory
 from tests.ingest.test_processing import stored_upload
 
@@ -28,13 +28,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def _broker_url() -> str:
     url = os.environ.get("CELERY_BROKER_URL", "")
-    try:
-        import redis
-
-        reachable = url.startswith("redis://") and redis.Redis.from_url(url).ping()
-    except Exception:
-        reachable = False
-    skip_unless_service(bool(reachable), f"no reachable Redis broker at {url!r}")
+    skip_unless_service(broker_reachable(url), f"no reachable broker at {url!r}")
     return url
 
 
@@ -75,7 +69,7 @@ def worker(settings, tmp_path):
         command, cwd=REPO_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
     try:
-        yield log
+        yield queue, log
     finally:
         app.conf.update(saved)
         process.terminate()
@@ -98,9 +92,11 @@ def _wait_for(predicate, *, timeout: float, what: str, log: Path):
 def test_task_over_its_soft_limit_is_stopped_and_the_worker_goes_on(worker):
     from ingest.tasks import upload_process
 
+    queue, worker = worker
     # What a web process with CELERY_TASK_SOFT_TIME_LIMIT=1 / CELERY_TASK_TIME_LIMIT=5
-    # sends (passed explicitly: Celery caches a task's options at its first send).
-    limits = {"soft_time_limit": 1, "time_limit": 5}
+    # sends (passed explicitly: Celery caches a task's options at its first send), on
+    # this test's own queue rather than the production route (`ingest`).
+    limits = {"soft_time_limit": 1, "time_limit": 5, "queue": queue}
 
     project = ProjectFactory(slug="limit")
     big = stored_upload(project, {"big.xml": _report(400_000)}, run_key="big")
