@@ -77,3 +77,55 @@ def test_ingest_benchmark_measures_the_checkout_it_is_given(tmp_path):
     args = ("--cases", "300", "--repeat", "1", "--big", "0", "--no-baseline", "--json")
     out = _run("ingest.py", *args, "--code", str(other), url=url)
     assert json.loads(out.strip().splitlines()[-1])["code"] == str(other.resolve())
+
+
+def _broker_url() -> str:
+    """Return CELERY_BROKER_URL when it names a reachable RabbitMQ or Redis, else skip."""
+    from benchmarks.production_shape import broker_reachable
+    from tests.conftest import skip_unless_service
+
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith(("amqp://", "pyamqp://", "redis://", "rediss://")):
+        skip_unless_service(False, f"the pipeline benchmark needs a broker; got {url!r}")
+    problem = broker_reachable(url)
+    skip_unless_service(problem is None, f"broker {url} unreachable: {problem}")
+    return url
+
+
+def test_pipeline_benchmark_runs_the_production_shape_and_cleans_up():
+    """--quick starts gunicorn, a worker and beat, measures, then leaves nothing behind.
+
+    The broker's queues ingest, derive, maintenance and celery are purged: CELERY_BROKER_URL
+    must be a namespace of this test run (a vhost or Redis database of its own).
+    """
+    import psycopg
+
+    url = _postgres_url()
+    broker = _broker_url()
+    name = f"{urlsplit(url).path.lstrip('/')}_pipeline_smoke"
+    out = subprocess.run(
+        [sys.executable, "benchmarks/pipeline.py", "--quick", "--json", "--database", name],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": broker},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "categories: Auth, Cache, Database, Api by classname rules" in out
+    assert "the summary of 'small' lists the categories: Api, Auth, Cache, Database" in out
+    assert "== 3 big runs of 2,000 testcases, back to back" in out
+    assert "processed -> fresh: p50 " in out
+    assert "  t (s)        ingest      derive maintenance      celery" in out
+    figures = json.loads(out.strip().splitlines()[-1])
+    for run in figures["big"]:
+        assert run["status"] == "processed", run
+        assert "fresh_s" in run or "superseded_by" in run, run
+        assert run["floor_s"] > 0 and run["post_s"] > 0 and run["processed_s"] > 0, run
+    assert figures["small"]["sent"] == 40
+    assert figures["small"]["errors"] == 0
+    assert figures["small"]["fresh"] > 0
+    admin = urlsplit(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    assert found is None, f"the benchmark left its database {name} behind"
