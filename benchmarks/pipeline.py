@@ -229,20 +229,14 @@ class Client:
         tests = (summary.get("counts") or {}).get("tests", summary.get("total"))
         return run.get("key"), run.get("started_at"), tests
 
-    def runs_since(self, since: str, *, pages: int = 10) -> dict[str, dict]:
-        """Return {key: item} of the runs API for runs started at or after `since`."""
-        found: dict[str, dict] = {}
-        for page in range(pages):
-            params = urlencode({"since": since, "limit": 500, "offset": page * 500})
-            body = self.http.get_json(
-                f"/api/v1/projects/{self.slug}/runs?{params}", token=self.read_token, timeout=30
-            )
-            items = body["results"] if isinstance(body, dict) else body
-            for item in items:
-                found[item["run"]] = item
-            if len(items) < 500:
-                break
-        return found
+    def runs_page(self, since: str, *, page: int, size: int = 500) -> dict[str, dict]:
+        """Return {key: item} of one page of the runs API (newest first) since `since`."""
+        params = urlencode({"since": since, "limit": size, "offset": page * size})
+        body = self.http.get_json(
+            f"/api/v1/projects/{self.slug}/runs?{params}", token=self.read_token, timeout=30
+        )
+        items = body["results"] if isinstance(body, dict) else body
+        return {item["run"]: item for item in items}
 
     def wait_processed(self, upload_id: int, *, timeout: float, poll: float) -> dict:
         """Poll the upload until it is processed or failed; return its last JSON."""
@@ -463,7 +457,7 @@ def big_runs(args, client: Client, reports: list[bytes], floors: list[float]) ->
         key = f"big-{index + 1}"
         record: dict = {"key": key, "cases": args.big_cases, "floor_s": floors[index]}
         results.append(record)
-        posted = time.time()
+        posted = record["posted"] = time.time()
         started = time.perf_counter()
         try:
             response = client.post(gz=gz, run=key, timestamp=now_iso())
@@ -497,6 +491,33 @@ def big_runs(args, client: Client, reports: list[bytes], floors: list[float]) ->
     return results
 
 
+def settle(client: Client, results: list[dict], probe: QueueProbe, *, timeout: float) -> str:
+    """Wait until the summary names the last big run and the queues are empty.
+
+    So that the small runs do not start while the worker still derives the big runs'
+    figures (an empty queue alone does not say the worker is idle). Return what was
+    seen, with the last run's freshness when it came after the watch gave up.
+    """
+    last = next((r for r in reversed(results) if "processed_s" in r), None)
+    started = time.monotonic()
+    named = last is None or "fresh_s" in last
+    while time.monotonic() - started < timeout:
+        if not named:
+            named = client.latest()[0] == last["key"]
+            if named:
+                last["fresh_late_s"] = time.time() - last["posted"]
+        if named and not any(v for v in probe.lengths().values()):
+            break
+        time.sleep(0.5)
+    waited = time.monotonic() - started
+    text = f"settled {waited:.1f} s after the big runs"
+    if last is not None and "fresh_late_s" in last:
+        text += f"; the summary named {last['key']} {last['fresh_late_s']:.1f} s after its POST"
+    elif not named:
+        text += f"; gave up: the summary still does not name {last['key']}"
+    return text
+
+
 def print_big(results: list[dict], args) -> None:
     print(
         f"\n== {len(results)} big runs of {args.big_cases:,} testcases, back to back "
@@ -520,7 +541,7 @@ def print_big(results: list[dict], args) -> None:
         elif "superseded_by" in r:
             cells.append(f"{'not seen':>15}")
         else:
-            cells.append(f"{'never':>15}")
+            cells.append(f"{'> ' + format(args.timeout, 'g') + ' s':>15}")
         cells.append(f"{r['floor_s']:5.2f} s {floor_rate / 1000:4.0f}k/s")
         cells.append(
             f"{(r['cases'] / r['processed_s']) / floor_rate:9.2f}x"
@@ -567,7 +588,7 @@ class SmallRuns:
         self.client, self.args = client, args
         self.sent: dict[str, dict] = {}  # key -> record
         self.lock = threading.Lock()
-        self.polls_failed = 0
+        self.polls = self.polls_failed = 0
         self.skipped = 0
         self.poll_errors: list[str] = []
 
@@ -615,7 +636,13 @@ class SmallRuns:
         if not pending:
             return
         since = min(r["timestamp"] for r in pending)
-        listed = self.client.runs_since(since)
+        # One page of 500 per poll, cycling through the window when more runs lag, so
+        # that watching a backlog does not add a backlog's worth of reads every second.
+        with self.lock:
+            window = sum(r["timestamp"] >= since for r in self.sent.values())
+        page = self.polls % max(1, -(-window // 500))
+        self.polls += 1
+        listed = self.client.runs_page(since, page=page)
         latest_key, latest_started, _ = self.client.latest()
         now = time.time()
         latest_ts = None
@@ -721,7 +748,8 @@ def print_small(small: SmallRuns, outcome: dict, sampler: Sampler, args) -> None
     never = len(processed) - len(fresh)
     print(
         f"  fresh within 10 s of processing: {len(lag) - late} of {len(processed)}; "
-        f"later: {late}; not fresh within {args.drain:g} s of the POST: {never} "
+        f"later: {late}; not seen fresh (each run watched for {args.drain:g} s after its POST): "
+        f"{never} "
         f"(drain took {outcome['drain_s']:.1f} s)"
     )
     print(f"  POST -> fresh: {spread([r['fresh'] - r['posted'] for r in fresh])}")
@@ -765,7 +793,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--no-beat", action="store_true", help="do not start celery beat")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait per big run")
-    parser.add_argument("--drain", type=float, default=120, help="seconds to wait for freshness")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=120,
+        help="seconds to watch each small run after its POST (and to wait after the last)",
+    )
     parser.add_argument("--big-poll", type=float, default=0.1)
     parser.add_argument("--poll", type=float, default=1.0, help="small runs' freshness poll")
     parser.add_argument("--sample-every", type=float, default=5.0, help="queue sampling (s)")
@@ -881,13 +914,7 @@ def main(argv=None) -> int:
             if not big.summary_has_run:
                 print("  NOTE: the summary JSON has no 'run' field; freshness cannot be seen")
             sampler.phase = "between"
-            settle = time.monotonic()
-            while time.monotonic() - settle < args.timeout:
-                lengths = probe.lengths()
-                if not any(v for v in lengths.values()):
-                    break
-                time.sleep(1)
-            print(f"  queues empty {time.monotonic() - settle:.1f} s after the last big run")
+            print("  " + settle(big, results, probe, timeout=args.timeout))
         if args.small_minutes > 0 and args.small_per_minute > 0:
             runner = SmallRuns(small, args)
             outcome = runner.run(sampler)
