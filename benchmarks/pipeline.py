@@ -538,6 +538,8 @@ def print_big(results: list[dict], args) -> None:
         if "fresh_s" in r:
             rate = r["cases"] / r["fresh_s"]
             cells.append(f"{r['fresh_s']:6.2f} s {rate / 1000:4.0f}k/s")
+        elif "fresh_late_s" in r:
+            cells.append(f"{r['fresh_late_s']:6.1f} s (late)")
         elif "superseded_by" in r:
             cells.append(f"{'not seen':>15}")
         else:
@@ -721,7 +723,7 @@ def print_small(small: SmallRuns, outcome: dict, sampler: Sampler, args) -> None
     processed = [r for r in accepted if r.get("upload_status") == "processed"]
     fresh = [r for r in processed if "fresh" in r]
     print(
-        f"\n== small runs: {args.small_per_minute:g}/minute for {args.small_minutes:g} minutes "
+        f"\n== small runs: {args.small_per_minute:g}/minute for {args.small_minutes:.3g} minutes "
         f"({outcome['total']} runs of 20-50 tests, 4 categories; poll every {args.poll:g} s) =="
     )
     print(
@@ -907,14 +909,15 @@ def main(argv=None) -> int:
         if reports:
             sampler.phase = "big"
             results = big_runs(args, big, reports, floors)
+            sampler.phase = "between"
+            settled = settle(big, results, probe, timeout=args.timeout)
             print_big(results, args)
             print("  queue lengths during the big runs:")
             print("\n".join(sampler.table("big")))
+            print(f"  {settled}")
             figures["big"] = results
             if not big.summary_has_run:
                 print("  NOTE: the summary JSON has no 'run' field; freshness cannot be seen")
-            sampler.phase = "between"
-            print("  " + settle(big, results, probe, timeout=args.timeout))
         if args.small_minutes > 0 and args.small_per_minute > 0:
             runner = SmallRuns(small, args)
             outcome = runner.run(sampler)
