@@ -40,6 +40,7 @@ import argparse
 import gzip
 import io
 import json
+import math
 import os
 import random
 import signal
@@ -182,7 +183,7 @@ def parse_time(value: str) -> float:
 def pct(values: list[float], q: float) -> float:
     """Return the q-th percentile (nearest rank) of `values`."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
 
 
 def spread(values: list[float], unit: str = "s") -> str:

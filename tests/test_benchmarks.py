@@ -129,3 +129,46 @@ def test_pipeline_benchmark_runs_the_production_shape_and_cleans_up():
     with psycopg.connect(admin) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     assert found is None, f"the benchmark left its database {name} behind"
+
+
+def test_pipeline_big_reports_share_tests_and_fail_a_different_five_percent():
+    from lxml import etree
+
+    from benchmarks.pipeline import big_report
+
+    def outcomes(run: int) -> dict[tuple[str, str], bool]:
+        root = etree.fromstring(big_report(2000, run))
+        return {
+            (case.get("classname"), case.get("name")): case.find("failure") is not None
+            for case in root.iter("testcase")
+        }
+
+    runs = [outcomes(run) for run in range(3)]
+    assert len(runs[0]) == 2000
+    assert runs[0].keys() == runs[1].keys() == runs[2].keys()
+    failing = [{test for test, failed in run.items() if failed} for run in runs]
+    assert [len(f) for f in failing] == [100, 100, 100]
+    assert not (failing[0] & failing[1]) and not (failing[1] & failing[2])
+
+
+def test_pipeline_small_reports_have_20_to_50_tests_in_four_categories():
+    from lxml import etree
+
+    from benchmarks.pipeline import small_report
+
+    sizes = set()
+    for n in range(40):
+        xml, tests = small_report(n)
+        cases = list(etree.fromstring(xml).iter("testcase"))
+        assert len(cases) == tests
+        assert {c.get("classname").split(".")[1] for c in cases} == {"auth", "cache", "db", "api"}
+        sizes.add(tests)
+    assert min(sizes) == 20 and max(sizes) == 50
+
+
+def test_pipeline_percentile_is_nearest_rank():
+    from benchmarks.pipeline import pct
+
+    values = [float(v) for v in range(1, 101)]
+    assert (pct(values, 50), pct(values, 95), pct(values, 100)) == (50.0, 95.0, 100.0)
+    assert pct([3.0], 95) == 3.0
