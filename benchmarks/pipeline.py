@@ -240,10 +240,17 @@ class Client:
         return {item["run"]: item for item in items}
 
     def wait_processed(self, upload_id: int, *, timeout: float, poll: float) -> dict:
-        """Poll the upload until it is processed or failed; return its last JSON."""
+        """Poll the upload until it is processed or failed; return its last JSON.
+
+        A failed poll (a timeout, a 502 from a busy gunicorn) is retried until the end.
+        """
         deadline = time.monotonic() + timeout
+        detail = {"status": "unknown", "error": "no answer from GET /api/v1/uploads/<id>"}
         while True:
-            detail = self.upload(upload_id)
+            try:
+                detail = self.upload(upload_id)
+            except (OSError, RuntimeError) as exc:
+                detail = {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"}
             if detail["status"] in ("processed", "failed", "quarantined"):
                 return detail
             if time.monotonic() > deadline:
@@ -492,6 +499,14 @@ def big_runs(args, client: Client, reports: list[bytes], floors: list[float]) ->
     return results
 
 
+def _queues_empty(probe: QueueProbe) -> bool:
+    try:
+        return not any(probe.lengths().values())
+    except Exception:  # a broker hiccup: ask again at the next turn
+        probe.close()
+        return False
+
+
 def settle(client: Client, results: list[dict], probe: QueueProbe, *, timeout: float) -> str:
     """Wait until the summary names the last big run and the queues are empty.
 
@@ -504,10 +519,13 @@ def settle(client: Client, results: list[dict], probe: QueueProbe, *, timeout: f
     named = last is None or "fresh_s" in last
     while time.monotonic() - started < timeout:
         if not named:
-            named = client.latest()[0] == last["key"]
+            try:
+                named = client.latest()[0] == last["key"]
+            except (OSError, RuntimeError):
+                named = False
             if named:
                 last["fresh_late_s"] = time.time() - last["posted"]
-        if named and not any(v for v in probe.lengths().values()):
+        if named and _queues_empty(probe):
             break
         time.sleep(0.5)
     waited = time.monotonic() - started
