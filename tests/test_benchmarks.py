@@ -118,3 +118,98 @@ def test_regex_rules_benchmark_prints_each_pattern_against_re():
     assert "passline: refused when saved" in out  # (?>(a+)+c)
     assert out.count("| re:") == 8
     assert "worst passline match:" in out
+
+
+def _broker_url() -> str:
+    """Return CELERY_BROKER_URL when it names a reachable RabbitMQ or Redis, else skip."""
+    from benchmarks.production_shape import broker_reachable
+    from tests.conftest import skip_unless_service
+
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith(("amqp://", "pyamqp://", "redis://", "rediss://")):
+        skip_unless_service(False, f"the pipeline benchmark needs a broker; got {url!r}")
+    problem = broker_reachable(url)
+    skip_unless_service(problem is None, f"broker {url} unreachable: {problem}")
+    return url
+
+
+def test_pipeline_benchmark_runs_the_production_shape_and_cleans_up():
+    """--quick starts gunicorn, a worker and beat, measures, then leaves nothing behind.
+
+    The broker's queues ingest, derive, maintenance and celery are purged: CELERY_BROKER_URL
+    must be a namespace of this test run (a vhost or Redis database of its own).
+    """
+    import psycopg
+
+    url = _postgres_url()
+    broker = _broker_url()
+    name = f"{urlsplit(url).path.lstrip('/')}_pipeline_smoke"
+    out = subprocess.run(
+        [sys.executable, "benchmarks/pipeline.py", "--quick", "--json", "--database", name],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": broker},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    assert "categories: Auth, Cache, Database, Api by classname rules" in out
+    assert "the summary of 'small' lists the categories: Api, Auth, Cache, Database" in out
+    assert "== 3 big runs of 2,000 testcases, back to back" in out
+    assert "processed -> fresh: p50 " in out
+    assert "  t (s)        ingest      derive maintenance      celery" in out
+    figures = json.loads(out.strip().splitlines()[-1])
+    for run in figures["big"]:
+        assert run["status"] == "processed", run
+        assert "fresh_s" in run or "superseded_by" in run, run
+        assert run["floor_s"] > 0 and run["post_s"] > 0 and run["processed_s"] > 0, run
+    assert figures["small"]["sent"] == 40
+    assert figures["small"]["errors"] == 0
+    assert figures["small"]["fresh"] > 0
+    admin = urlsplit(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    assert found is None, f"the benchmark left its database {name} behind"
+
+
+def test_pipeline_big_reports_share_tests_and_fail_a_different_five_percent():
+    from lxml import etree
+
+    from benchmarks.pipeline import big_report
+
+    def outcomes(run: int) -> dict[tuple[str, str], bool]:
+        root = etree.fromstring(big_report(2000, run))
+        return {
+            (case.get("classname"), case.get("name")): case.find("failure") is not None
+            for case in root.iter("testcase")
+        }
+
+    runs = [outcomes(run) for run in range(3)]
+    assert len(runs[0]) == 2000
+    assert runs[0].keys() == runs[1].keys() == runs[2].keys()
+    failing = [{test for test, failed in run.items() if failed} for run in runs]
+    assert [len(f) for f in failing] == [100, 100, 100]
+    assert not (failing[0] & failing[1]) and not (failing[1] & failing[2])
+
+
+def test_pipeline_small_reports_have_20_to_50_tests_in_four_categories():
+    from lxml import etree
+
+    from benchmarks.pipeline import small_report
+
+    sizes = set()
+    for n in range(40):
+        xml, tests = small_report(n)
+        cases = list(etree.fromstring(xml).iter("testcase"))
+        assert len(cases) == tests
+        assert {c.get("classname").split(".")[1] for c in cases} == {"auth", "cache", "db", "api"}
+        sizes.add(tests)
+    assert min(sizes) == 20 and max(sizes) == 50
+
+
+def test_pipeline_percentile_is_nearest_rank():
+    from benchmarks.pipeline import pct
+
+    values = [float(v) for v in range(1, 101)]
+    assert (pct(values, 50), pct(values, 95), pct(values, 100)) == (50.0, 95.0, 100.0)
+    assert pct([3.0], 95) == 3.0
