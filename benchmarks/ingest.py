@@ -5,7 +5,7 @@ Usage::
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python benchmarks/ingest.py [--cases 100000] [--big 1000000]
 
-Creates (and afterwards drops) a scratch database ``passline_bench`` on the server of
+Creates (and afterwards drops) a scratch database ``<name>_ingestbench`` on the server of
 DATABASE_URL, generates reports with failures, skips and flaky tests, and ingests them
 through the same code path as an HTTP upload. After a small warm-up upload (so that
 one-time imports, such as the URLconf the 202 body reverses, are not timed, as in a
@@ -34,8 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import BackendCpu, calibration_ms  # noqa: E402
-
-BENCH_DB = "passline_bench"
+from benchmarks.production_shape import recreate_database  # noqa: E402
 
 
 def generate(path: Path, cases: int, *, per_suite: int = 1000) -> None:
@@ -70,19 +69,14 @@ def generate(path: Path, cases: int, *, per_suite: int = 1000) -> None:
 
 
 def bench_url(url: str) -> str:
+    """Return the scratch database's URL: DATABASE_URL's name + ``_ingestbench``.
+
+    Named after the given database, so two checkouts (or test runs) benchmarking on one
+    server never drop each other's scratch database.
+    """
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-
-def recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    name = parts.path.lstrip("/") or "passline"
+    return urlunsplit(parts._replace(path=f"/{name}_ingestbench"))
 
 
 def setup_django(url: str, media: str, code: Path = ROOT) -> None:

@@ -33,14 +33,12 @@ PR = b"""<testsuite name="w">
 
 @pytest.fixture
 def worker(broker, settings, tmp_path):  # noqa: F811
-    """A worker on this test's queue and on the queues derived-figure tasks go to.
+    """A worker on this test's own ingest, derive and maintenance queues.
 
-    The worker process routes the tasks it enqueues itself (the rollups after an upload
-    is processed) by the production settings: to ``derive``, or Celery's default queue
-    while the dashboard's tasks have no route.
+    The worker runs with this test's queue prefix, so the tasks it enqueues itself (the
+    derived figures after an upload is processed) stay on queues it consumes.
     """
-    queues = {"url": broker["url"], "queue": f"{broker['queue']},derive,celery"}
-    process = Worker(broker=queues, media_root=Path(settings.MEDIA_ROOT), log=tmp_path / "w.log")
+    process = Worker(broker=broker, media_root=Path(settings.MEDIA_ROOT), log=tmp_path / "w.log")
     yield process
     process.stop()
 
