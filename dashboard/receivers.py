@@ -7,8 +7,16 @@ from dashboard.tasks import run_completed_refresh as run_completed_refresh_task
 from dashboard.tasks import run_stats_update as run_stats_update_task
 
 
-def on_upload_processed(sender, *, upload_id: int, run_id: int, project_id: int, **kwargs) -> None:
-    """Update the run's rollups once the upload's results are committed."""
+def on_upload_processed(
+    sender, *, upload_id: int, run_id: int, project_id: int, run_completed=False, **kwargs
+) -> None:
+    """Update the run's rollups once the upload's results are committed.
+
+    When this upload also completed the run (one final part: the common case), the
+    run-completed task computes the rollups itself; a second task would only redo them.
+    """
+    if run_completed:
+        return
     transaction.on_commit(lambda: run_stats_update_task.delay(run_id))
 
 

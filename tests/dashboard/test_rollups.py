@@ -1,6 +1,7 @@
 """Rollups: per-run and per-category counts from stored results."""
 
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 
@@ -89,6 +90,28 @@ def test_upload_processed_signal_enqueues_rollup_after_commit(django_capture_on_
     assert not RunStats.objects.filter(run=run).exists()
     callbacks[0]()  # eager Celery in tests
     assert RunStats.objects.get(run=run).total == 6
+
+
+def test_an_upload_that_completes_its_run_leaves_the_rollups_to_the_completion_task(
+    django_capture_on_commit_callbacks,
+):
+    project = ProjectFactory()
+    run = make_run(project, "r1", T0, MIXED, update=False)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        mock.patch("dashboard.tasks.run_stats_update.delay") as rollup_task,
+    ):
+        signals.upload_processed.send(
+            sender=None, upload_id=1, run_id=run.pk, project_id=project.pk, run_completed=True
+        )
+    assert callbacks == []
+    rollup_task.assert_not_called()
+    # The completion task alone computes what the upload's task would have.
+    Run.objects.filter(pk=run.pk).update(is_complete=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        signals.run_completed.send(sender=None, run_id=run.pk, project_id=project.pk)
+    stats = RunStats.objects.get(run=run)
+    assert (stats.total, stats.is_complete) == (6, True)
 
 
 def test_run_completed_signal_updates_rollups_and_trends(django_capture_on_commit_callbacks):
