@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "ingest",
     "dashboard",
+    "notify",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,10 @@ CELERY_TASK_ROUTES = {
     "ingest.tasks.upload_process": {"queue": "ingest"},
     "ingest.maintenance_tasks.uploads_dispatch": {"queue": "maintenance"},
     "ingest.maintenance_tasks.uploads_sweep": {"queue": "maintenance"},
+    # Feedback (forges, webhooks, chat) has a queue of its own: a slow or dead receiver
+    # never holds up ingest or derived figures.
+    "notify.tasks.*": {"queue": "notify"},
+    "notify.tasks.deliveries_sweep": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The upload dispatcher (ingest.dispatcher): publishes what the web could not, and
@@ -196,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
     "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
     "test-stats-refresh": {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600},
+    "deliveries-sweep": {
+        "task": "notify.tasks.deliveries_sweep",
+        "schedule": 60,
+        "options": {"expire_seconds": 60},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -253,6 +263,14 @@ PASSLINE_FLAKY_WINDOW_DAYS = env.int(
 PASSLINE_INCOMPLETE_TOTAL_RATIO = env.float("PASSLINE_INCOMPLETE_TOTAL_RATIO", default=0.5)
 PASSLINE_INCOMPLETE_LOOKBACK_RUNS = env.int("PASSLINE_INCOMPLETE_LOOKBACK_RUNS", default=10)
 PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHARE", default=0.8)
+# Feedback (notify): credentials are encrypted with PASSLINE_SECRETS_KEY (comma-separated,
+# first encrypts; falls back to SECRET_KEY). Deliveries to loopback, private and
+# link-local addresses (webhooks and forge APIs) are refused unless allowed here.
+PASSLINE_SECRETS_KEY = env.str("PASSLINE_SECRETS_KEY", default="")
+PASSLINE_WEBHOOK_ALLOW_PRIVATE = env.bool("PASSLINE_WEBHOOK_ALLOW_PRIVATE", default=False)
+PASSLINE_NOTIFY_TIMEOUT_SECONDS = env.float("PASSLINE_NOTIFY_TIMEOUT_SECONDS", default=10.0)
+PASSLINE_NOTIFY_MAX_ATTEMPTS = env.int("PASSLINE_NOTIFY_MAX_ATTEMPTS", default=8)
+PASSLINE_WEBHOOK_DISABLE_AFTER = env.int("PASSLINE_WEBHOOK_DISABLE_AFTER", default=20)
 # Django refuses request bodies larger than this before reading them; uploads use the
 # streaming limit above instead, so only ordinary form posts are affected.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
