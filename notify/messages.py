@@ -49,13 +49,13 @@ def total(verdict: dict, key: str) -> int:
     return max(verdict.get(f"{key}_total") or 0, len(listed))
 
 
-def _test_details(test: dict) -> str:
+def _test_details(test: dict, *, run: str) -> str:
     bits = []
     if test.get("category"):
         bits.append(test["category"])
     if test.get("owners"):
         bits.append(", ".join(test["owners"][:3]))
-    if test.get("failing_since") and test["failing_since"] != test.get("_run"):
+    if test.get("failing_since") and test["failing_since"] != run:
         bits.append(f"failing since {test['failing_since']}")
     if test.get("quarantined"):
         bits.append("quarantined")
@@ -114,7 +114,7 @@ def chat_lines(*, event: str, verdict: dict, detail: str = "") -> list[str]:
         lines.insert(0, detail)
     new = verdict.get("new_failures") or []
     for test in new[:MAX_CHAT_TESTS]:
-        details = _test_details(test)
+        details = _test_details(test, run=verdict.get("run", ""))
         lines.append(f"• {_clip(test_label(test), 150)}" + (f" ({details})" if details else ""))
     if total(verdict, "new_failures") > MAX_CHAT_TESTS:
         lines.append(f"… and {total(verdict, 'new_failures') - MAX_CHAT_TESTS} more")
