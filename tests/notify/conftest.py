@@ -23,12 +23,16 @@ def allow_private(settings):
     settings.PASSLINE_BASE_URL = "https://passline.example.com"
 
 
-@pytest.fixture
-def project(db):
-    """Project "shop" (target 90%) with a complete main run: 20 tests, 19 passing."""
+def make_project():
+    """Return project "shop" (target 90%) with a complete main run: 20 tests, 19 passing."""
     project = ProjectFactory(slug="shop", name="Shop", target_bp=9000)
     make_run(project, "m1", at(0), [*COMMON, ("test_login", P, "Auth"), ("test_cart", F, "Cart")])
     return project
+
+
+@pytest.fixture
+def project(db):
+    return make_project()
 
 
 def head_run(project, key="m2", *, hours=1, branch=None, regress=True, pr=None, commit="abc123"):
