@@ -13,6 +13,7 @@ EVENT_HELP = {
 
 
 class ForgeForm(forms.Form):
+    prefix = "forge"
     kind = forms.ChoiceField(label="Forge", choices=ForgeIntegration.Kind.choices)
     repo = forms.CharField(
         label="Repository or project",
@@ -51,6 +52,7 @@ class ForgeForm(forms.Form):
 
 
 class WebhookForm(forms.Form):
+    prefix = "hook"
     kind = forms.ChoiceField(choices=Webhook.Kind.choices)
     url = forms.URLField(
         label="URL",

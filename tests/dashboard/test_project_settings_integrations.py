@@ -53,11 +53,11 @@ def test_forge_token_is_write_only(signed_in, project):
     response = signed_in.post(
         URL + "forge/",
         {
-            "kind": "github",
-            "repo": "acme/shop",
-            "api_url": "",
-            "token": "ghp_topsecret",
-            "gates": ["new-failures", "flagged"],
+            "forge-kind": "github",
+            "forge-repo": "acme/shop",
+            "forge-api_url": "",
+            "forge-token": "ghp_topsecret",
+            "forge-gates": ["new-failures", "flagged"],
         },
     )
     assert response.status_code == 302
@@ -67,13 +67,15 @@ def test_forge_token_is_write_only(signed_in, project):
     page = signed_in.get(URL).content.decode()
     assert "ghp_topsecret" not in page and "token set (hidden)" in page
     # Saving again without a token keeps it.
-    signed_in.post(URL + "forge/", {"kind": "github", "repo": "acme/other", "token": ""})
+    signed_in.post(
+        URL + "forge/", {"forge-kind": "github", "forge-repo": "acme/other", "forge-token": ""}
+    )
     forge.refresh_from_db()
     assert forge.repo == "acme/other" and secret_decrypt(forge.token_encrypted) == "ghp_topsecret"
 
 
 def test_forge_needs_a_token_the_first_time(signed_in, project):
-    response = signed_in.post(URL + "forge/", {"kind": "github", "repo": "acme/shop"})
+    response = signed_in.post(URL + "forge/", {"forge-kind": "github", "forge-repo": "acme/shop"})
     assert response.status_code == 200 and "A token is needed." in response.content.decode()
     assert not ForgeIntegration.objects.exists()
 
@@ -82,10 +84,10 @@ def test_add_webhook_url_and_secret_are_never_shown(signed_in, project):
     response = signed_in.post(
         URL + "webhooks/",
         {
-            "kind": "slack",
-            "url": "https://hooks.slack.com/services/T1/B2/SECRETPATH",
-            "events": ["regression", "target.reached"],
-            "secret": "",
+            "hook-kind": "slack",
+            "hook-url": "https://hooks.slack.com/services/T1/B2/SECRETPATH",
+            "hook-events": ["regression", "target.reached"],
+            "hook-secret": "",
         },
     )
     assert response.status_code == 302
