@@ -25,7 +25,7 @@ from tests.test_deploy_check import documented_env
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "notifier", "beat")
 # Read by programs other than passline/settings.py.
 OTHER_READERS = {"DJANGO_SETTINGS_MODULE": "django", "WEB_CONCURRENCY": "gunicorn"}
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
@@ -87,8 +87,11 @@ def test_worker_consumes_every_agreed_queue():
 
     queues = set(option(command_args("worker"), "-Q", "--queues").split(","))
     assert {"ingest", "derive", "maintenance"} <= queues
+    # Feedback has a worker of its own, so a slow receiver never holds up an upload.
+    notify = set(option(command_args("notifier"), "-Q", "--queues").split(","))
+    assert notify == {"notify"}
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
-    assert routed <= queues
+    assert routed <= queues | notify
 
 
 def test_app_services_share_one_image_built_from_the_repo():
