@@ -2,7 +2,7 @@
 
 import json
 
-from notify import messages
+from notify.messages import chat_lines, headline
 
 
 def _mrkdwn_escape(text: str) -> str:
@@ -12,8 +12,8 @@ def _mrkdwn_escape(text: str) -> str:
 
 def build(*, event: str, verdict: dict, project: str, detail: str) -> tuple[bytes, dict[str, str]]:
     """Return the body and headers of a Slack incoming-webhook message."""
-    title = messages.headline(event=event, verdict=verdict, project=project, detail=detail)
-    lines = messages.chat_lines(event=event, verdict=verdict, detail=detail)
+    title = headline(event=event, verdict=verdict, project=project, detail=detail)
+    lines = chat_lines(event=event, verdict=verdict, detail=detail)
     url = verdict.get("url") or ""
     body_text = "\n".join(_mrkdwn_escape(line) for line in lines)
     link = f"<{url}|Open the run in passline>" if url else ""

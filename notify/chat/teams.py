@@ -2,15 +2,15 @@
 
 import json
 
-from notify import messages
+from notify.messages import chat_lines, headline
 
 CARD_VERSION = "1.4"
 
 
 def card(*, event: str, verdict: dict, project: str, detail: str) -> dict:
     """Return the Adaptive Card (schema 1.4) for an event."""
-    title = messages.headline(event=event, verdict=verdict, project=project, detail=detail)
-    lines = messages.chat_lines(event=event, verdict=verdict, detail=detail)
+    title = headline(event=event, verdict=verdict, project=project, detail=detail)
+    lines = chat_lines(event=event, verdict=verdict, detail=detail)
     body = [
         {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True},
         *({"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"} for line in lines),
