@@ -33,8 +33,9 @@ def _clip(text: str, limit: int = MAX_LINE_CHARS) -> str:
 
 
 def _md_escape(text: str) -> str:
-    # Test names may contain Markdown or HTML; inline code shows them as they are.
-    return "`" + _clip(text).replace("`", "'") + "`"
+    # Test names may contain Markdown or HTML; inline code shows them as they are. A pipe
+    # would still end a table cell (GitHub Flavored Markdown), so it is escaped.
+    return "`" + _clip(text).replace("`", "'").replace("|", "\\|") + "`"
 
 
 def test_label(test: dict) -> str:
