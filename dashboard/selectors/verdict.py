@@ -11,11 +11,19 @@ run and is not flagged incomplete. None when there is none: then nothing is new 
 fixed (there is nothing to compare with), every test not passing is still failing and
 the ``new-failures`` gate passes.
 
+``ready`` is True when the verdict is final: the run is complete, none of its uploads
+is queued or processing, and its rollup was computed after completion and counts
+every result of the run (the uploader's ``--wait`` polls until then).
+
 Lists (``new_failures``, ``fixed``, ``flaky``) hold at most ``limit`` tests each (200),
 with their totals in ``new_failures_total``, ``fixed_total``, ``flaky_total``;
 messages are cut to their first line (200 characters). Figures come from
 ``dashboard.analytics``; the two runs' results are read with set-based queries (the
-work does not grow with the project's history). Queries: 8 (7 without a base).
+work does not grow with the project's history).
+
+Queries: 3 (the base, both runs' rollups, the counts of every list), plus one per
+non-empty list, plus one for the failing streaks when there are new failures, plus one
+when the run's ``base_commit`` has no complete run (then the default-branch base).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from dashboard.analytics.verdict import (
     streak_start,
 )
 from dashboard.models import RunStats
-from ingest.models import Project, Result, Run
+from ingest.models import Project, Result, Run, Upload
 
 LIST_LIMIT = 200
 # Runs of the branch read to find where a new failure's failing streak started.
@@ -145,6 +153,17 @@ def _failing_since(*, run: Run, passing: Q, items: list[dict]) -> None:
         item["failing_since"] = start or run.key
 
 
+def _ready(*, run: Run, stats: RunStats | None, results: int) -> bool:
+    """Return True when the verdict is final: see the module docstring."""
+    return bool(
+        run.is_complete
+        and stats is not None
+        and stats.is_complete
+        and not stats.pending
+        and stats.passed + stats.failed + stats.error + stats.skipped == results
+    )
+
+
 def run_url(*, run: Run) -> str:
     """Return the run page's URL, absolute when ``PASSLINE_BASE_URL`` is set."""
     path = reverse("dashboard:run", args=[run.project.slug, run.key])
@@ -155,9 +174,14 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
     """Return the verdict of ``run`` against its base (see the module docstring)."""
     project = run.project
     base = verdict_base_get(run=run)
+    pending = Upload.objects.filter(
+        run_id=OuterRef("run_id"), status__in=[Upload.Status.QUEUED, Upload.Status.PROCESSING]
+    )
     stats_by_run = {
         s.run_id: s
-        for s in RunStats.objects.filter(run_id__in=[run.pk] + ([base.pk] if base else []))
+        for s in RunStats.objects.filter(
+            run_id__in=[run.pk] + ([base.pk] if base else [])
+        ).annotate(pending=Exists(pending))
     }
     stats, base_stats = stats_by_run.get(run.pk), stats_by_run.get(base.pk) if base else None
     passing = _passing(project)
@@ -180,14 +204,18 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
         fixed=Count("pk", filter=fixed_q),
         still=Count("pk", filter=still_q),
         flaky=Count("pk", filter=Q(flaky=True)),
+        results=Count("pk"),
     )
     order = ("category__name", "test__classname", "test__name", "test_id")
-    new_failures, fixed = [], []
-    if base is not None:
+    new_failures, fixed, flaky = [], [], []
+    # A list is read only when its total says it has tests.
+    if totals["new"]:
         # Regressions (passed in the base) first, then tests added since the base.
         new_failures = _items(head.filter(new_q).order_by("-base_passing", *order), limit=limit)
+    if totals["fixed"]:
         fixed = _items(head.filter(fixed_q).order_by(*order), limit=limit)
-    flaky = _items(head.filter(flaky=True).order_by(*order), limit=limit)
+    if totals["flaky"]:
+        flaky = _items(head.filter(flaky=True).order_by(*order), limit=limit)
     _failing_since(run=run, passing=passing, items=new_failures)
 
     passed, total = (stats.passed, stats.total) if stats else (0, 0)
@@ -196,6 +224,7 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
     quarantined_new = sum(1 for item in new_failures if item["quarantined"])
     return {
         "run": run.key,
+        "ready": _ready(run=run, stats=stats, results=totals["results"]),
         "branch": run.branch,
         "commit": run.commit,
         "pr": run.pr,

@@ -68,8 +68,12 @@ CATEGORY_QUERIES = 12
 #  6-9. the comparison with the previous run: both runs' results, category names, the
 #       changed tests shown
 # 10. the run's uploads
-# 11. navigation: projects the user may see
-RUN_QUERIES = 11
+# 11-14. the verdict: its base run (the rollup + run), both runs' rollups, the counts
+#        of new failures, fixed, still failing and flaky, the fixed tests (the latest
+#        run fixes one test per category and breaks none; a list is read only when not
+#        empty: tests/dashboard/test_verdict_page.py counts a page with every list)
+# 15. navigation: projects the user may see
+RUN_QUERIES = 15
 
 # Anonymous request to /p/<slug>/tests/<id>/:
 #  1. project (access check, with its baseline run)

@@ -113,3 +113,53 @@ def test_no_base_means_nothing_new_and_the_new_failures_gate_passes():
     assert v["base"] is None and v["base_pass_rate"] is None and v["delta_points"] is None
     assert v["new_failures"] == [] and v["fixed"] == [] and v["still_failing"] == 1
     assert v["gates"] == {"new-failures": "pass", "below-target": "pass", "flagged": "pass"}
+
+
+def test_base_commit_of_the_pr_chooses_that_commits_run(scenario):
+    project, base, head = scenario
+    m1 = project.runs.get(key="m1")
+    project.runs.filter(pk=m1.pk).update(commit="c0ffee")
+    head.base_commit = "c0ffee"
+    head.save()
+    assert verdict_base_get(run=head) == m1
+    v = run_verdict_get(run=head)
+    # Against m1, fixed_a failed there and passes now; regress_a failed in m1 too.
+    assert v["base"]["run"] == "m1"
+    assert "fixed_a" in names(v["fixed"]) and "regress_a" not in names(v["new_failures"])
+    head.base_commit = "unknown"
+    head.save()
+    assert verdict_base_get(run=head) == base
+
+
+def test_each_gate_passes_and_fails():
+    from dashboard.analytics.verdict import gates_evaluate
+
+    ok = gates_evaluate(new_failures=0, passed=9, total=10, target_bp=9000, flags=[])
+    assert ok == {"new-failures": "pass", "below-target": "pass", "flagged": "pass"}
+    bad = gates_evaluate(new_failures=1, passed=8, total=10, target_bp=9000, flags=["incomplete"])
+    assert bad == {"new-failures": "fail", "below-target": "fail", "flagged": "fail"}
+    empty = gates_evaluate(new_failures=0, passed=0, total=0, target_bp=0, flags=[])
+    assert empty["below-target"] == "fail"  # nothing counted is below any target
+
+
+def test_ready_only_when_complete_processed_and_derived(scenario):
+    from dashboard.services import run_stats_update
+    from ingest.models import Result, Run, Test, Upload
+
+    _, _, head = scenario
+    assert run_verdict_get(run=head)["ready"] is True
+    # A part still queued: not ready.
+    pending = Upload.objects.create(project=head.project, run=head)
+    assert run_verdict_get(run=head)["ready"] is False
+    Upload.objects.filter(pk=pending.pk).update(status=Upload.Status.PROCESSED)
+    # A processed part whose results the rollup does not count yet: not ready.
+    extra = Test.objects.create(project=head.project, identity="x" * 40, name="extra")
+    first = Result.objects.filter(run=head).first()
+    Result.objects.create(run=head, test=extra, upload=pending, category=first.category, outcome=1)
+    assert run_verdict_get(run=head)["ready"] is False
+    run_stats_update(run_id=head.pk)
+    assert run_verdict_get(run=head)["ready"] is True
+    # An incomplete run is never ready.
+    Run.objects.filter(pk=head.pk).update(is_complete=False)
+    head.refresh_from_db()
+    assert run_verdict_get(run=head)["ready"] is False
