@@ -122,16 +122,30 @@ def chat_lines(*, event: str, verdict: dict, detail: str = "") -> list[str]:
     return lines
 
 
-def _test_table(tests: list[dict], *, run: str) -> list[str]:
-    rows = ["| Test | Category | Owners | Since |", "|---|---|---|---|"]
-    for test in tests[:MAX_LISTED_TESTS]:
-        owners = ", ".join(test.get("owners") or []) or "-"
-        since = test.get("failing_since") or run
+def _test_table(tests: list[dict], *, run: str, since: bool) -> list[str]:
+    """Return a Markdown table of at most MAX_LISTED_TESTS tests.
+
+    The Owners column appears when some test has owners; "Failing since" only for
+    failures ("this run" when the streak starts with this run).
+    """
+    shown = tests[:MAX_LISTED_TESTS]
+    owners = any(t.get("owners") for t in shown)
+    head = [
+        "Test",
+        "Category",
+        *(["Owners"] if owners else []),
+        *(["Failing since"] if since else []),
+    ]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for test in shown:
         message = f"<br>{_md_escape(test['message'])}" if test.get("message") else ""
-        rows.append(
-            f"| {_md_escape(test_label(test))}{message} | {_clip(test.get('category') or '-', 80)}"
-            f" | {_clip(owners, 120)} | {_clip(since, 60)} |"
-        )
+        cells = [f"{_md_escape(test_label(test))}{message}", _clip(test.get("category") or "-", 80)]
+        if owners:
+            cells.append(_clip(", ".join(test.get("owners") or []) or "-", 120))
+        if since:
+            start = test.get("failing_since") or run
+            cells.append("this run" if start == run else _md_escape(start))
+        rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
@@ -170,7 +184,12 @@ def comment_markdown(*, verdict: dict, slug: str, project: str, gates: list[str]
         if not count:
             continue
         run = verdict.get("run", "")
-        lines += ["", f"#### {title} ({count})", "", *_test_table(tests, run=run)]
+        lines += [
+            "",
+            f"#### {title} ({count})",
+            "",
+            *_test_table(tests, run=run, since=key == "new_failures"),
+        ]
         if count > min(len(tests), MAX_LISTED_TESTS):
             shown = min(len(tests), MAX_LISTED_TESTS)
             lines += ["", f"…and {count - shown} more: [see the run]({url})."]

@@ -64,6 +64,9 @@ class Webhook(models.Model):
     events = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # Circuit breaker: after a few failures in a row, deliveries wait until then instead
+    # of each spending a timeout on a receiver that is down.
+    paused_until = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
 STALE_CLAIM = dt.timedelta(minutes=5)
+# Failed attempts in a row after which a webhook's other deliveries wait (circuit open).
+CIRCUIT_AFTER = 3
 
 
 class InvalidIntegration(ValueError):
@@ -105,7 +107,11 @@ def webhook_update(*, webhook: Webhook, events: list[str], secret: str | None = 
 def webhook_enable(*, webhook: Webhook) -> None:
     """Turn a disabled webhook on again, with a fresh failure count."""
     Webhook.objects.filter(pk=webhook.pk).update(
-        is_active=True, consecutive_failures=0, disabled_at=None, disabled_reason=""
+        is_active=True,
+        consecutive_failures=0,
+        paused_until=None,
+        disabled_at=None,
+        disabled_reason="",
     )
 
 
@@ -321,11 +327,18 @@ def _send_forge(delivery: Delivery) -> transport.Response | None:
 
 
 def _failure_counted(delivery: Delivery, now) -> None:
+    """Count a failed attempt; pause the webhook after CIRCUIT_AFTER, disable after the limit."""
     if delivery.webhook_id is None:
         return
     Webhook.objects.filter(pk=delivery.webhook_id).update(
         consecutive_failures=F("consecutive_failures") + 1
     )
+    failures = Webhook.objects.values_list("consecutive_failures", flat=True).get(
+        pk=delivery.webhook_id
+    )
+    if failures >= CIRCUIT_AFTER:
+        pause = dt.timedelta(seconds=backoff_seconds(failures - CIRCUIT_AFTER + 1))
+        Webhook.objects.filter(pk=delivery.webhook_id).update(paused_until=now + pause)
     limit = settings.PASSLINE_WEBHOOK_DISABLE_AFTER
     disabled = Webhook.objects.filter(
         pk=delivery.webhook_id, is_active=True, consecutive_failures__gte=limit
@@ -351,6 +364,16 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> SendOu
     if target is None or (delivery.webhook is not None and not delivery.webhook.is_active):
         Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.SKIPPED)
         return SendOutcome(status=Delivery.Status.SKIPPED)
+    paused = delivery.webhook.paused_until if delivery.webhook is not None else None
+    if paused is not None and paused > now:
+        # Circuit open: wait for the pause instead of spending a timeout; not an attempt.
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=Delivery.Status.PENDING,
+            next_attempt_at=paused,
+            attempts=F("attempts") - 1,
+            claimed_at=None,
+        )
+        return SendOutcome(status="paused", retry_in=(paused - now).total_seconds())
     started = timezone.now()
     code, error, retry_after, retryable, status = None, "", None, False, Delivery.Status.SUCCEEDED
     try:
@@ -389,7 +412,9 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> SendOu
     )
     delivery.last_error = error
     if ok and delivery.webhook_id:
-        Webhook.objects.filter(pk=delivery.webhook_id).update(consecutive_failures=0)
+        Webhook.objects.filter(pk=delivery.webhook_id).update(
+            consecutive_failures=0, paused_until=None
+        )
     elif not ok:
         _failure_counted(delivery, now)
     logger.info(

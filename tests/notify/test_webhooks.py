@@ -6,6 +6,7 @@ import hmac
 import json
 
 import pytest
+from django.utils import timezone
 
 from notify import services, tasks
 from notify.models import Delivery, DeliveryAttempt, Webhook
@@ -167,26 +168,45 @@ def test_gives_up_after_the_last_attempt(
 
 
 def test_webhook_is_disabled_after_20_consecutive_failures(project, hook, receiver):
-    runs = [head_run(project, f"r{i}", hours=1 + i) for i in range(10)]
+    hook.events = ["run.completed"]
+    hook.save()
     receiver.fail_next(*([500] * 40))
-    now = None
-    for run in runs:
-        for delivery_id in services.run_notify(run_id=run.pk):
-            outcome = services.delivery_send(delivery_id=delivery_id)
-            if outcome.retry_in:
-                now = Delivery.objects.get(pk=delivery_id).next_attempt_at
-                services.delivery_send(delivery_id=delivery_id, now=now)
+    now = timezone.now()
+    for i in range(22):
+        for delivery_id in services.run_notify(run_id=head_run(project, f"r{i}", hours=1 + i).pk):
+            services.delivery_send(delivery_id=delivery_id, now=now)
+        now += dt.timedelta(hours=2)  # past any pause
     hook.refresh_from_db()
-    assert not hook.is_active and hook.consecutive_failures >= 20
+    assert not hook.is_active and hook.consecutive_failures == 20
     assert "20 failed deliveries in a row" in hook.disabled_reason
-    sent = len(receiver.requests)
-    assert sent == 20
-    # Disabled: the next run sends nothing.
-    services.run_notify(run_id=head_run(project, "after", hours=50).pk)
-    assert len(receiver.requests) == sent
+    assert len(receiver.requests) == 20  # disabled: later runs send nothing
     services.webhook_enable(webhook=hook)
     hook.refresh_from_db()
-    assert hook.is_active and hook.consecutive_failures == 0
+    assert hook.is_active and hook.consecutive_failures == 0 and hook.paused_until is None
+
+
+def test_after_three_failures_in_a_row_deliveries_wait_instead_of_each_timing_out(
+    project, hook, receiver
+):
+    hook.events = ["run.completed"]
+    hook.save()
+    receiver.fail_next(500, 500, 500)
+    now = timezone.now()
+    for i in range(3):
+        [delivery_id] = services.run_notify(run_id=head_run(project, f"r{i}", hours=1 + i).pk)
+        services.delivery_send(delivery_id=delivery_id, now=now)
+    hook.refresh_from_db()
+    assert hook.paused_until == now + dt.timedelta(seconds=5)
+    [waiting] = services.run_notify(run_id=head_run(project, "r3", hours=4).pk)
+    outcome = services.delivery_send(delivery_id=waiting, now=now + dt.timedelta(seconds=1))
+    assert outcome.status == "paused" and outcome.retry_in == 4
+    assert len(receiver.requests) == 3
+    delivery = Delivery.objects.get(pk=waiting)
+    assert delivery.attempts == 0 and delivery.next_attempt_at == hook.paused_until
+    # The pause is over: it is sent, and a success closes the circuit.
+    assert services.delivery_send(delivery_id=waiting, now=hook.paused_until).status == "succeeded"
+    hook.refresh_from_db()
+    assert hook.paused_until is None and hook.consecutive_failures == 0
 
 
 def test_loopback_receiver_is_refused_without_the_setting(
