@@ -29,8 +29,8 @@ when the run's ``base_commit`` has no complete run (then the default-branch base
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.urls import reverse
 
 from dashboard.analytics.outcomes import NAMES, PASSED
@@ -42,7 +42,7 @@ from dashboard.analytics.verdict import (
     streak_start,
 )
 from dashboard.models import RunStats
-from ingest.models import Project, Result, Run, Upload
+from ingest.models import Category, Project, Result, Run, Test, Upload
 
 LIST_LIMIT = 200
 # Runs of the branch read to find where a new failure's failing streak started.
@@ -95,30 +95,82 @@ def _flags(stats: RunStats | None) -> list[str]:
     ]
 
 
-def _items(qs: QuerySet, *, limit: int) -> list[dict]:
-    rows = qs.annotate(message_head=Substr("message", 1, 1000)).values(
-        "test_id",
-        "test__classname",
-        "test__name",
-        "test__file",
-        "category__name",
-        "outcome",
-        "message_head",
-    )[:limit]
+# The two runs' results, each head result beside its base result (NULL when the test
+# has no result in the base run). A LEFT JOIN, not a correlated EXISTS per row: the
+# planner hashes or merges the two runs' rows, and PostgreSQL's cost estimate stays
+# low enough not to JIT-compile the query (which cost more than the query itself).
+_PAIRS = """
+    FROM {result} h
+    LEFT JOIN {result} b ON b.run_id = %s AND b.test_id = h.test_id
+    {joins}
+    WHERE h.run_id = %s
+"""
+
+
+def _conditions(*, flaky_counts_as_pass: bool, has_base: bool) -> dict[str, str]:
+    """Return the SQL condition of each verdict list over the pairs (h, b)."""
+    flaky_ok = "1 = 1" if flaky_counts_as_pass else "1 = 0"
+    head_passes = f"(h.outcome = {PASSED} AND ({flaky_ok} OR NOT h.flaky))"
+    base_passes = f"(b.outcome = {PASSED} AND ({flaky_ok} OR NOT b.flaky))"
+    in_base_failing = f"(b.test_id IS NOT NULL AND NOT {base_passes})"
+    if not has_base:
+        return {"new": "1 = 0", "fixed": "1 = 0", "still": f"NOT {head_passes}",
+                "flaky": "h.flaky"}  # fmt: skip
+    return {
+        "new": f"(NOT {head_passes} AND (b.test_id IS NULL OR {base_passes}))",
+        "fixed": f"({head_passes} AND {in_base_failing})",
+        "still": f"(NOT {head_passes} AND {in_base_failing})",
+        "flaky": "h.flaky",
+    }
+
+
+def _totals(*, run: Run, base: Run | None, conditions: dict[str, str]) -> dict[str, int]:
+    """Return the size of each list and the run's number of results (one query)."""
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {sql} THEN 1 ELSE 0 END), 0)" for sql in conditions.values()
+    )
+    sql = f"SELECT {sums}, COUNT(*) " + _PAIRS.format(result=Result._meta.db_table, joins="")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [base.pk if base else None, run.pk])
+        row = cursor.fetchone()
+    return {**dict(zip(conditions, (int(v) for v in row[:-1]), strict=True)), "results": row[-1]}
+
+
+def _items(*, run: Run, base: Run | None, condition: str, limit: int) -> list[dict]:
+    """Return at most ``limit`` tests of one list, in the verdict's order (one query).
+
+    Regressions (tests with a base result) come before tests added since the base,
+    then by category, class and test name.
+    """
+    joins = (
+        f"JOIN {Test._meta.db_table} t ON t.id = h.test_id"
+        f" JOIN {Category._meta.db_table} c ON c.id = h.category_id"
+    )
+    sql = (
+        "SELECT h.test_id, t.classname, t.name, t.file, c.name, h.outcome,"
+        " SUBSTR(h.message, 1, 1000)"
+        + _PAIRS.format(result=Result._meta.db_table, joins=joins)
+        + f" AND {condition}"
+        " ORDER BY CASE WHEN b.test_id IS NULL THEN 1 ELSE 0 END,"
+        " c.name, t.classname, t.name, h.test_id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [base.pk if base else None, run.pk, limit])
+        rows = cursor.fetchall()
     return [
         {
-            "test_id": row["test_id"],
-            "classname": row["test__classname"],
-            "name": row["test__name"],
-            "file": row["test__file"],
-            "category": row["category__name"] or "",
+            "test_id": test_id,
+            "classname": classname,
+            "name": name,
+            "file": file,
+            "category": category or "",
             "owners": [],
-            "outcome": NAMES.get(row["outcome"], ""),
-            "message": message_first_line(row["message_head"] or ""),
+            "outcome": NAMES.get(outcome, ""),
+            "message": message_first_line(message or ""),
             "failing_since": None,
             "quarantined": False,
         }
-        for row in rows
+        for test_id, classname, name, file, category, outcome, message in rows
     ]
 
 
@@ -185,37 +237,20 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
     }
     stats, base_stats = stats_by_run.get(run.pk), stats_by_run.get(base.pk) if base else None
     passing = _passing(project)
-    head = Result.objects.filter(run=run)
     flags = _flags(stats)
-    if base is not None:
-        in_base = Result.objects.filter(run=base, test_id=OuterRef("test_id"))
-        head = head.annotate(
-            base_passing=Exists(in_base.filter(passing)),
-            base_not_passing=Exists(in_base.exclude(passing)),
-        )
-        new_q = ~passing & ~Q(base_not_passing=True)
-        fixed_q = passing & Q(base_not_passing=True)
-        still_q = ~passing & Q(base_not_passing=True)
-    else:
-        new_q = fixed_q = Q(pk__in=[])
-        still_q = ~passing
-    totals = head.aggregate(
-        new=Count("pk", filter=new_q),
-        fixed=Count("pk", filter=fixed_q),
-        still=Count("pk", filter=still_q),
-        flaky=Count("pk", filter=Q(flaky=True)),
-        results=Count("pk"),
+    conditions = _conditions(
+        flaky_counts_as_pass=project.flaky_counts_as_pass, has_base=base is not None
     )
-    order = ("category__name", "test__classname", "test__name", "test_id")
-    new_failures, fixed, flaky = [], [], []
-    # A list is read only when its total says it has tests.
-    if totals["new"]:
-        # Regressions (passed in the base) first, then tests added since the base.
-        new_failures = _items(head.filter(new_q).order_by("-base_passing", *order), limit=limit)
-    if totals["fixed"]:
-        fixed = _items(head.filter(fixed_q).order_by(*order), limit=limit)
-    if totals["flaky"]:
-        flaky = _items(head.filter(flaky=True).order_by(*order), limit=limit)
+    totals = _totals(run=run, base=base, conditions=conditions)
+    lists = {}
+    for name in ("new", "fixed", "flaky"):
+        # A list is read only when its total says it has tests.
+        lists[name] = (
+            _items(run=run, base=base, condition=conditions[name], limit=limit)
+            if totals[name]
+            else []
+        )
+    new_failures, fixed, flaky = lists["new"], lists["fixed"], lists["flaky"]
     _failing_since(run=run, passing=passing, items=new_failures)
 
     passed, total = (stats.passed, stats.total) if stats else (0, 0)

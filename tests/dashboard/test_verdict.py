@@ -163,3 +163,19 @@ def test_ready_only_when_complete_processed_and_derived(scenario):
     Run.objects.filter(pk=head.pk).update(is_complete=False)
     head.refresh_from_db()
     assert run_verdict_get(run=head)["ready"] is False
+
+
+def test_a_flaky_pass_is_a_failure_when_the_project_says_so():
+    project = ProjectFactory(slug="strict", flaky_counts_as_pass=False)
+    make_run(project, "m1", at(0), [("a", P, "X"), ("b", P, "X", True)])
+    head = make_run(project, "f1", at(1), [("a", P, "X", True), ("b", P, "X")], branch="f")
+    v = run_verdict_get(run=head)
+    assert names(v["new_failures"]) == ["a"] and v["new_failures"][0]["outcome"] == "passed"
+    assert names(v["fixed"]) == ["b"] and names(v["flaky"]) == ["a"]
+
+
+def test_flagged_run_fails_the_flagged_gate(scenario):
+    _, _, head = scenario
+    RunStats.objects.filter(run=head).update(flag_denominator=True)
+    v = run_verdict_get(run=head)
+    assert v["flags"] == ["denominator"] and v["gates"]["flagged"] == "fail"

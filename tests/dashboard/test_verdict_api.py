@@ -87,3 +87,28 @@ def test_lists_are_bounded_with_totals_and_short_messages():
     # Sorted by name, so the first 200 are shown and a client can say "200 of 450".
     assert body["new_failures"][0]["name"].startswith("t0000")
     assert len(json.dumps(body)) < 400_000
+
+
+# GET …/runs/<key>/verdict with a read token, every list non-empty:
+#  1. the token (+ project), 2. the project by slug, 3. the run by key
+#  4. the base run (default branch's latest complete unflagged rollup + run)
+#  5. both runs' rollups (+ whether the run has uploads pending)
+#  6. the counts of every list (the two runs' results, LEFT JOIN)
+#  7-9. new failures, fixed, flaky (+ test, category)
+# 10. the new failures' results in the branch's recent runs (failing since)
+VERDICT_QUERIES = 10
+
+
+def test_query_count_is_fixed(project, django_assert_num_queries):
+    _, token = token_create(project=project, scope="read")
+    make_run(
+        project,
+        "pr/8",
+        T0 + timedelta(hours=2),
+        [("b", P, "Auth", True), ("c", P, "Cache"), ("a", F, "Auth")],
+        branch="feature",
+    )
+    get(url("shop", "pr/8"), token)  # the token's last use is written once a minute
+    with django_assert_num_queries(VERDICT_QUERIES):
+        body = get(url("shop", "pr/8"), token).json()
+    assert body["new_failures_total"] and body["fixed_total"] and body["flaky_total"]
