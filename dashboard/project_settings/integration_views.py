@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.project_settings.access import project_get_admin
@@ -24,7 +25,9 @@ def _page(request, project, **context):
             "project": project,
             "section": "integrations",
             "forge": forge,
-            "forge_log": selectors.delivery_log(project=project, forge=True, limit=20),
+            "forge_log": selectors.delivery_log(project=project, forge=True, limit=20)
+            if forge
+            else [],
             "webhooks": [(h, last.get(h.pk)) for h in hooks],
             "forge_form": context.pop("forge_form", None)
             or ForgeForm(
@@ -51,6 +54,7 @@ def integrations(request, slug: str):
     return _page(request, project_get_admin(slug=slug, user=request.user))
 
 
+@sensitive_post_parameters("forge-token")
 @never_cache
 @login_required
 @require_POST
@@ -78,6 +82,7 @@ def forge_remove(request, slug: str):
     return redirect("project_settings:integrations", slug=project.slug)
 
 
+@sensitive_post_parameters("hook-url", "hook-secret")
 @never_cache
 @login_required
 @require_POST
@@ -102,6 +107,7 @@ def _webhook(project, webhook_id: int):
     return webhook
 
 
+@sensitive_post_parameters("secret")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])

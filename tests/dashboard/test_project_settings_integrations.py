@@ -143,3 +143,25 @@ def test_webhook_of_another_project_is_404(signed_in, project):
     assert signed_in.get(f"{URL}webhooks/{hook.pk}/").status_code == 404
     assert signed_in.post(f"{URL}webhooks/{hook.pk}/delete/").status_code == 404
     assert Webhook.objects.filter(pk=hook.pk).exists()
+
+
+@pytest.mark.parametrize("hooks", [1, 4])
+def test_integrations_page_query_count_does_not_grow_with_webhooks(
+    signed_in, project, hooks, django_assert_num_queries
+):
+    services.forge_set(project=project, kind="github", repo="acme/shop", token="t")
+    for i in range(hooks):
+        services.webhook_create(
+            project=project,
+            kind="generic",
+            url=f"https://h{i}.example.com/",
+            events=["run.completed"],
+        )
+    for key in ("m2", "m3"):
+        services.run_notify(run_id=head_run(project, key, hours=int(key[1])).pk)
+    for delivery in Delivery.objects.all():
+        DeliveryAttempt.objects.create(delivery=delivery, at=delivery.created_at, status_code=500)
+    # session, user, project (visible), admin membership, forge, webhooks, latest delivery
+    # per webhook (subquery), those deliveries + runs, forge log + deliveries + runs, nav
+    with django_assert_num_queries(10):
+        assert signed_in.get(URL).status_code == 200
