@@ -59,6 +59,7 @@ def test_admin_connects_a_forge_adds_a_webhook_and_redelivers(
         page.wait_for_selector("text=Webhook added.")
         assert page.locator("table.webhooks tbody tr").count() == 1
         assert receiver.url not in page.content()
+        page.screenshot(path=artifacts_dir / "integrations.png", full_page=True)
 
         receiver.fail_next(500)
         run = head_run(project)
