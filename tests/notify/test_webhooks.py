@@ -265,3 +265,27 @@ def test_a_receiver_that_hangs_costs_at_most_the_timeout(project, settings):
     assert outcome.status == Delivery.Status.PENDING and outcome.retry_in == 5
     attempt = DeliveryAttempt.objects.get(delivery__webhook=hook)
     assert attempt.duration_ms < 2000 and "timed out" in attempt.error
+
+
+def test_sweep_sends_due_retries_and_takes_over_stale_claims(project, hook, receiver):
+    hook.events = ["run.completed"]
+    hook.save()
+    now = timezone.now()
+    due, stale, later = (
+        services.run_notify(run_id=head_run(project, key, hours=h).pk)[0]
+        for key, h in (("a", 1), ("b", 2), ("c", 3))
+    )
+    Delivery.objects.filter(pk=due).update(next_attempt_at=now - dt.timedelta(seconds=1))
+    Delivery.objects.filter(pk=stale).update(
+        status=Delivery.Status.SENDING, claimed_at=now - dt.timedelta(minutes=6)
+    )
+    Delivery.objects.filter(pk=later).update(next_attempt_at=now + dt.timedelta(minutes=1))
+    assert sorted(services.deliveries_due(now=now)) == sorted([due, stale])
+    assert tasks.deliveries_sweep() == 2  # eager: sent at once
+    statuses = dict(Delivery.objects.values_list("pk", "status"))
+    assert statuses == {
+        due: Delivery.Status.SUCCEEDED,
+        stale: Delivery.Status.SUCCEEDED,
+        later: Delivery.Status.PENDING,
+    }
+    assert len(receiver.requests) == 2
