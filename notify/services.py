@@ -169,7 +169,7 @@ def _target_events(*, run: Run, verdict: dict) -> list[events.TargetScope]:
     scopes = target_scopes_get(run=run)
     watches = {
         w.category_id: w
-        for w in TargetWatch.objects.select_for_update()
+        for w in TargetWatch.objects.select_for_update(of=("self",))
         .filter(project=run.project)
         .select_related("run")
     }
