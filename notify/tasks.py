@@ -7,13 +7,15 @@ default (eager tasks) there is no countdown: retries wait for ``deliveries_sweep
 """
 
 from celery import current_app, shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 
 from notify import services
 
 RETRY = {
     "bind": True,
-    "autoretry_for": (OperationalError, InterfaceError),
+    # IntegrityError: the derive queue creating the same run's rollup rows at the same
+    # moment (run_notify refreshes stale rollups itself); the retry finds them.
+    "autoretry_for": (OperationalError, InterfaceError, IntegrityError),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,
