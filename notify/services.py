@@ -297,6 +297,16 @@ def _send_webhook(delivery: Delivery) -> transport.Response:
     return transport.checked(transport.request("POST", url, body=body, headers=headers))
 
 
+def _superseded(run: Run) -> bool:
+    """Return whether a later run of the same PR completed: its comment must not be undone."""
+    return (
+        run.pr is not None
+        and Run.objects.filter(
+            project_id=run.project_id, pr=run.pr, is_complete=True, started_at__gt=run.started_at
+        ).exists()
+    )
+
+
 def _send_forge(delivery: Delivery) -> transport.Response | None:
     forge, run, project = delivery.forge, delivery.run, delivery.project
     verdict, token = delivery.verdict, secret_decrypt(forge.token_encrypted)
@@ -361,7 +371,10 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> SendOu
         pk=delivery_id
     )
     target = delivery.webhook or delivery.forge
-    if target is None or (delivery.webhook is not None and not delivery.webhook.is_active):
+    skip = target is None or (delivery.webhook is not None and not delivery.webhook.is_active)
+    if not skip and delivery.forge is not None and _superseded(delivery.run):
+        skip = True
+    if skip:
         Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.SKIPPED)
         return SendOutcome(status=Delivery.Status.SKIPPED)
     paused = delivery.webhook.paused_until if delivery.webhook is not None else None

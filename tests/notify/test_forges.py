@@ -193,3 +193,16 @@ def test_comment_stays_under_60000_characters_and_lists_at_most_50_tests():
 def test_token_is_stored_encrypted(project, on_github):
     stored = ForgeIntegration.objects.values_list("token_encrypted", flat=True).get()
     assert "ghp_test" not in stored
+
+
+def test_an_older_run_completing_late_does_not_overwrite_a_newer_verdict(
+    project, on_github, github, django_capture_on_commit_callbacks
+):
+    older = head_run(project, "pr-1", hours=1, branch="feat", pr=7)
+    newer = head_run(project, "pr-2", hours=2, branch="feat", pr=7, regress=False)
+    complete(django_capture_on_commit_callbacks, newer)
+    complete(django_capture_on_commit_callbacks, older)
+    [comment] = github.comments_on("acme/shop", 7)
+    assert "run pr-2" in comment["body"].lower() or "[pr-2]" in comment["body"]
+    assert [s["state"] for s in github.statuses] == ["success"]
+    assert Delivery.objects.get(run=older).status == Delivery.Status.SKIPPED
