@@ -1,47 +1,23 @@
-"""Feedback services: decide what a completed run sends, and send one delivery.
-
-When a run completes, ``run_notify`` computes its verdict once (after making sure the
-run's rollups are fresh: it refreshes them itself when the ``derive`` queue has not done
-so yet, so a busy derive queue never delays a message), works out the events it raises
-(``notify.events``), and records one ``Delivery`` per subscribed webhook and event, and
-one for the project's forge when the run has a ``pr``. The unique constraints make this
-idempotent: a retried task, a duplicate signal or a late part adds nothing.
-
-``delivery_send`` makes one attempt: it claims the delivery with a conditional UPDATE (two
-workers never send the same one), sends it through ``notify.transport`` (timeouts, SSRF
-guard), logs the attempt, and says when to retry: after network errors, 5xx, 408 and 429
-(``Retry-After`` honoured), with exponential backoff, at most
-``PASSLINE_NOTIFY_MAX_ATTEMPTS`` times. A webhook is disabled after
-``PASSLINE_WEBHOOK_DISABLE_AFTER`` failed attempts in a row.
-"""
+"""Send one delivery: claim, send through the guard, log, retry or give up."""
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dashboard.services import run_stats_update
-from ingest.models import Project, Run
-from notify import events, messages, transport
+from ingest.models import Run
+from notify import messages, transport
 from notify.chat import slack, teams
 from notify.forges import github, gitlab
 from notify.models import (
-    EVENTS,
-    FORGE_EVENT,
-    GATES,
     Delivery,
     DeliveryAttempt,
-    ForgeIntegration,
-    TargetWatch,
     Webhook,
 )
-from notify.secrets import SecretUnreadable, secret_decrypt, secret_encrypt
-from notify.selectors import rollups_fresh, target_scopes_get, verdict_get
+from notify.secrets import SecretUnreadable, secret_decrypt
 from notify.webhooks import generic
 
 logger = logging.getLogger(__name__)
@@ -51,203 +27,6 @@ BACKOFF_MAX_SECONDS = 3600
 STALE_CLAIM = dt.timedelta(minutes=5)
 # Failed attempts in a row after which a webhook's other deliveries wait (circuit open).
 CIRCUIT_AFTER = 3
-
-
-class InvalidIntegration(ValueError):
-    """A webhook or forge setting that cannot be accepted (the message says why)."""
-
-
-# ---------------------------------------------------------------- configuration
-
-
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidIntegration("The URL must start with https:// (or http://) and name a host.")
-    return url
-
-
-def _check_events(names) -> list[str]:
-    chosen = [e.strip() for e in names if e and e.strip()]
-    unknown = sorted(set(chosen) - set(EVENTS))
-    if unknown or not chosen:
-        raise InvalidIntegration(
-            f"Events must be some of {', '.join(EVENTS)}"
-            + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
-        )
-    return [e for e in EVENTS if e in chosen]
-
-
-def webhook_create(
-    *, project: Project, kind: str, url: str, events: list[str], secret: str = ""
-) -> Webhook:
-    """Add a webhook; the URL and the secret are stored encrypted."""
-    if kind not in Webhook.Kind.values:
-        raise InvalidIntegration(f"Kind must be one of {', '.join(Webhook.Kind.values)}.")
-    parts = urlsplit(_check_url(url))
-    return Webhook.objects.create(
-        project=project,
-        kind=kind,
-        url_encrypted=secret_encrypt(url),
-        url_display=f"{parts.scheme}://{parts.hostname}"[:300],
-        secret_encrypted=secret_encrypt(secret),
-        events=_check_events(events),
-    )
-
-
-def webhook_update(*, webhook: Webhook, events: list[str], secret: str | None = None) -> Webhook:
-    """Change a webhook's events, and its secret when one is given (blank keeps it)."""
-    webhook.events = _check_events(events)
-    if secret:
-        webhook.secret_encrypted = secret_encrypt(secret)
-    webhook.save(update_fields=["events", "secret_encrypted"])
-    return webhook
-
-
-def webhook_enable(*, webhook: Webhook) -> None:
-    """Turn a disabled webhook on again, with a fresh failure count."""
-    Webhook.objects.filter(pk=webhook.pk).update(
-        is_active=True,
-        consecutive_failures=0,
-        paused_until=None,
-        disabled_at=None,
-        disabled_reason="",
-    )
-
-
-def webhook_delete(*, webhook: Webhook) -> None:
-    """Remove a webhook and its delivery log."""
-    webhook.delete()
-
-
-def forge_set(
-    *,
-    project: Project,
-    kind: str,
-    repo: str,
-    token: str | None,
-    api_url: str = "",
-    gates: list[str] | None = None,
-) -> ForgeIntegration:
-    """Create or replace the project's forge integration (token encrypted; None keeps it)."""
-    if kind not in ForgeIntegration.Kind.values:
-        raise InvalidIntegration("The forge must be github or gitlab.")
-    repo = repo.strip()
-    if kind == "github" and (repo.count("/") != 1 or not all(repo.split("/"))):
-        raise InvalidIntegration("A GitHub repository is written owner/name.")
-    if not repo:
-        raise InvalidIntegration("A GitLab project is its numeric id or its path.")
-    default = "https://api.github.com" if kind == "github" else "https://gitlab.com/api/v4"
-    chosen_gates = [g for g in GATES if g in (gates if gates is not None else ["new-failures"])]
-    existing = ForgeIntegration.objects.filter(project=project).first()
-    if not token and existing is None:
-        raise InvalidIntegration("A token is needed.")
-    values = {
-        "kind": kind,
-        "repo": repo,
-        "api_url": _check_url((api_url or default).rstrip("/")),
-        "gates": chosen_gates,
-    }
-    if token:
-        values["token_encrypted"] = secret_encrypt(token.strip())
-    forge, _ = ForgeIntegration.objects.update_or_create(project=project, defaults=values)
-    return forge
-
-
-def forge_remove(*, project: Project) -> bool:
-    """Turn the project's forge integration off; return whether there was one."""
-    return ForgeIntegration.objects.filter(project=project).delete()[0] > 0
-
-
-# ---------------------------------------------------------------- deciding
-
-
-def _target_events(*, run: Run, verdict: dict) -> list[events.TargetScope]:
-    """Return the run's target scopes with their previous state, and record the new one."""
-    if run.branch != run.project.default_branch:
-        return []
-    scopes = target_scopes_get(run=run)
-    watches = {
-        w.category_id: w
-        for w in TargetWatch.objects.select_for_update(of=("self",))
-        .filter(project=run.project)
-        .select_related("run")
-    }
-    result = []
-    for scope in scopes:
-        watch = watches.get(scope.category_id)
-        if watch is not None and watch.run_id == run.pk:
-            # The same run again (a retried task): judge it as the first time did.
-            was = watch.previous_reached
-        else:
-            was = watch.reached if watch is not None else None
-        scope = events.TargetScope(**{**scope.__dict__, "was_reached": was})
-        result.append(scope)
-        if watch is None:
-            TargetWatch.objects.create(
-                project=run.project,
-                category_id=scope.category_id,
-                reached=scope.reached,
-                previous_reached=None,
-                run=run,
-            )
-        elif watch.run_id != run.pk and (
-            watch.run is None or watch.run.started_at <= run.started_at
-        ):
-            watch.previous_reached, watch.reached, watch.run = was, scope.reached, run
-            watch.save(update_fields=["previous_reached", "reached", "run", "updated_at"])
-        elif watch.run_id != run.pk:
-            # An older run completing late does not move the watch backwards.
-            result.pop()
-    return result
-
-
-def run_notify(*, run_id: int) -> list[int]:
-    """Record the deliveries a completed run raises; return the ids still to send."""
-    run = Run.objects.select_related("project").filter(pk=run_id, is_complete=True).first()
-    if run is None:
-        return []
-    project = run.project
-    webhooks = [w for w in Webhook.objects.filter(project=project, is_active=True)]
-    forge = ForgeIntegration.objects.filter(project=project).first()
-    pr = getattr(run, "pr", None)
-    if not webhooks and not (forge and pr):
-        return []
-    if not rollups_fresh(run=run):
-        # The derive queue has not refreshed this run yet: do it here (per run, set-based,
-        # idempotent) rather than wait behind that queue.
-        run_stats_update(run_id=run.pk)
-    verdict = verdict_get(run=run)
-    with transaction.atomic():
-        raised = events.run_events(
-            verdict=verdict,
-            default_branch=project.default_branch,
-            targets=_target_events(run=run, verdict=verdict),
-        )
-        rows = [
-            Delivery(
-                project=project, webhook=w, event=event, run=run, verdict=verdict, detail=detail
-            )
-            for event, detail in raised
-            for w in webhooks
-            if event in w.events
-        ]
-        if forge and pr:
-            rows.append(
-                Delivery(project=project, forge=forge, event=FORGE_EVENT, run=run, verdict=verdict)
-            )
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = Delivery.objects.filter(run=run, status=Delivery.Status.PENDING).values_list(
-        "pk", flat=True
-    )
-    logger.info(
-        "run feedback recorded",
-        extra={"run_id": run.pk, "project_id": project.pk, "events": [e for e, _ in raised]},
-    )
-    return list(ids)
-
-
-# ---------------------------------------------------------------- sending
 
 
 @dataclass
