@@ -39,7 +39,7 @@ format: venv
 
 # One worker on all three queues (passline/queues.py); production runs one per queue.
 worker: venv
-	$(LOCAL_ENV) $(BIN)/celery -A passline worker -Q ingest,derive,maintenance --loglevel=INFO
+	$(LOCAL_ENV) $(BIN)/celery -A passline worker -Q ingest,derive,maintenance,notify --loglevel=INFO
 
 clean:
 	rm -rf $(VENV) var

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboard.project_settings import member_views, rule_views, views
+from dashboard.project_settings import integration_views, member_views, rule_views, views
 
 app_name = "project_settings"
 
@@ -43,5 +43,45 @@ urlpatterns = [
         "p/<slug:slug>/settings/uploads/<int:upload_id>/retry/",
         views.upload_retry_view,
         name="upload_retry",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/",
+        integration_views.integrations,
+        name="integrations",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/forge/",
+        integration_views.forge_save,
+        name="forge_save",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/forge/remove/",
+        integration_views.forge_remove,
+        name="forge_remove",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/webhooks/",
+        integration_views.webhook_add,
+        name="webhook_add",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/webhooks/<int:webhook_id>/",
+        integration_views.webhook_detail,
+        name="webhook",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/webhooks/<int:webhook_id>/enable/",
+        integration_views.webhook_enable,
+        name="webhook_enable",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/webhooks/<int:webhook_id>/delete/",
+        integration_views.webhook_delete,
+        name="webhook_delete",
+    ),
+    path(
+        "p/<slug:slug>/settings/integrations/deliveries/<int:delivery_id>/redeliver/",
+        integration_views.delivery_redeliver,
+        name="delivery_redeliver",
     ),
 ]

@@ -4,7 +4,10 @@
 - ``derive``: derived figures of a run or project (rollups, flags, per-test stats,
   coalesced trend refreshes).
 - ``maintenance``: beat-driven sweeps (stuck uploads, quiet runs, retention, the
-  hourly per-test stats rebuild, the trend sweep) and bulk re-categorising.
+  hourly per-test stats rebuild, the trend sweep, the delivery sweep) and bulk
+  re-categorising.
+- ``notify``: PR comments, commit statuses, webhooks and chat (network-bound: the
+  notifier runs a thread pool).
 
 ``PASSLINE_QUEUE_PREFIX`` namespaces all three on a broker shared by several
 installations (or test runs): workers then consume ``<prefix>ingest`` etc. A task
@@ -14,7 +17,8 @@ without a route goes to ``maintenance``, which every deployment consumes.
 INGEST = "ingest"
 DERIVE = "derive"
 MAINTENANCE = "maintenance"
-QUEUES = (INGEST, DERIVE, MAINTENANCE)
+NOTIFY = "notify"
+QUEUES = (INGEST, DERIVE, MAINTENANCE, NOTIFY)
 
 # Exact names first (they win over patterns), then patterns in order.
 _ROUTES = {
@@ -25,13 +29,17 @@ _ROUTES = {
     "dashboard.tasks.test_stats_refresh_all": MAINTENANCE,
     "dashboard.tasks.test_stats_refresh": MAINTENANCE,
     "ingest.maintenance_tasks.*": MAINTENANCE,
+    "notify.tasks.deliveries_sweep": MAINTENANCE,
+    # Feedback (forges, webhooks, chat): a slow or dead receiver never holds up ingest
+    # or derived figures.
+    "notify.tasks.*": NOTIFY,
     "dashboard.tasks.*": DERIVE,
     "ingest.tasks.*": INGEST,
 }
 
 
 def queue_names(prefix: str = "") -> list[str]:
-    """Return the names of the three queues with ``prefix``: ingest, derive, maintenance."""
+    """Return the names of the queues with ``prefix``: ingest, derive, maintenance, notify."""
     return [prefix + name for name in QUEUES]
 
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "axes",
     "ingest",
     "dashboard",
+    "notify",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
     "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
     "test-stats-refresh": {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600},
+    "deliveries-sweep": {
+        "task": "notify.tasks.deliveries_sweep",
+        "schedule": 60,
+        "options": {"expire_seconds": 60},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -334,6 +340,14 @@ PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHA
 # age after which a trend refresh's claim is presumed dead and taken over.
 PASSLINE_TEST_STATS_BATCH = env.int("PASSLINE_TEST_STATS_BATCH", default=20_000)
 PASSLINE_TREND_CLAIM_STALE_SECONDS = env.int("PASSLINE_TREND_CLAIM_STALE_SECONDS", default=600)
+# Feedback (notify): credentials are encrypted with PASSLINE_SECRETS_KEY (comma-separated,
+# first encrypts; falls back to SECRET_KEY). Deliveries to loopback, private and
+# link-local addresses (webhooks and forge APIs) are refused unless allowed here.
+PASSLINE_SECRETS_KEY = env.str("PASSLINE_SECRETS_KEY", default="")
+PASSLINE_WEBHOOK_ALLOW_PRIVATE = env.bool("PASSLINE_WEBHOOK_ALLOW_PRIVATE", default=False)
+PASSLINE_NOTIFY_TIMEOUT_SECONDS = env.float("PASSLINE_NOTIFY_TIMEOUT_SECONDS", default=10.0)
+PASSLINE_NOTIFY_MAX_ATTEMPTS = env.int("PASSLINE_NOTIFY_MAX_ATTEMPTS", default=8)
+PASSLINE_WEBHOOK_DISABLE_AFTER = env.int("PASSLINE_WEBHOOK_DISABLE_AFTER", default=20)
 # Django refuses request bodies larger than this before reading them; uploads use the
 # streaming limit above instead, so only ordinary form posts are affected.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -140,3 +140,27 @@ def test_pure_modules_and_uploader_load_without_django_at_run_time():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# Feedback (notify): the message and event modules are pure; ingest knows nothing of
+# notify (it only sends signals), and of dashboard only the settings pages use it.
+NOTIFY_PURE = ("notify.events", "notify.messages", "notify.chat", "notify.webhooks")
+
+
+@pytest.mark.parametrize("pure", NOTIFY_PURE)
+def test_notify_message_modules_are_pure(pure):
+    assert modules_under(pure), pure
+
+    def allowed(target: str) -> bool:
+        return target.partition(".")[0] in STDLIB or is_under(target, NOTIFY_PURE)
+
+    assert violations(modules_under(pure), allowed) == []
+
+
+def test_only_settings_pages_import_notify():
+    assert violations(modules_under("ingest"), lambda t: not is_under(t, ["notify"])) == []
+    others = [p for p in modules_under("dashboard") if "project_settings" not in p.parts]
+    assert violations(others, lambda t: not is_under(t, ["notify"])) == []
+    assert "notify" in imports_of(
+        REPO_ROOT / "dashboard" / "project_settings" / "integration_views.py"
+    )

@@ -20,13 +20,13 @@ from django.core.management import get_commands
 from django.urls import resolve
 from gunicorn.util import import_app
 
-from passline.queues import DERIVE, INGEST, MAINTENANCE, QUEUES
+from passline.queues import DERIVE, INGEST, MAINTENANCE, NOTIFY, QUEUES
 from tests.test_deploy_check import documented_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-WORKERS = ("worker", "worker-derive", "worker-maintenance")
+WORKERS = ("worker", "worker-derive", "worker-maintenance", "notifier")
 APP_SERVICES = ("migrate", "web", *WORKERS, "beat")
 # Read by programs other than passline/settings.py.
 OTHER_READERS = {"DJANGO_SETTINGS_MODULE": "django", "WEB_CONCURRENCY": "gunicorn"}
@@ -172,14 +172,16 @@ def test_secrets_are_required_not_defaulted():
 
 
 def test_raw_upload_volume_is_shared_by_web_and_workers_at_media_root():
-    # The ingest worker parses raw uploads; the maintenance worker prunes them.
+    # The web stores raw uploads, the ingest worker parses them, the maintenance worker
+    # prunes them and re-categorises from them.
+    readers = ("worker", "worker-maintenance")
     media_root = SERVICES["web"]["environment"]["MEDIA_ROOT"]
     mounts = {}
-    for service in ("web", *WORKERS):
+    for service in ("web", *readers):
         assert SERVICES[service]["environment"]["MEDIA_ROOT"] == media_root
         volumes = [v.split(":") for v in SERVICES[service]["volumes"]]
         mounts[service] = {source for source, target, *_ in volumes if target == media_root}
-    assert mounts["web"] and all(mounts[w] == mounts["web"] for w in WORKERS)
+    assert mounts["web"] and all(mounts[w] == mounts["web"] for w in readers)
     assert mounts["web"] <= set(COMPOSE["volumes"]), "must be a named volume"
 
 
@@ -190,7 +192,7 @@ def worker_queues(service: str) -> list[str]:
 def test_workers_consume_every_queue_and_each_queue_has_its_own_worker():
     consumed = [queue for service in WORKERS for queue in worker_queues(service)]
     assert sorted(consumed) == sorted(QUEUES), "each queue consumed by exactly one service"
-    assert [worker_queues(w) for w in WORKERS] == [[INGEST], [DERIVE], [MAINTENANCE]]
+    assert [worker_queues(w) for w in WORKERS] == [[INGEST], [DERIVE], [MAINTENANCE], [NOTIFY]]
 
 
 def test_every_task_and_beat_entry_routes_to_a_consumed_queue():
