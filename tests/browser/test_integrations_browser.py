@@ -82,7 +82,8 @@ def test_admin_connects_a_forge_adds_a_webhook_and_redelivers(
 def test_a_disabled_webhook_shows_its_notice(live_server, new_page, page_errors, settings):
     settings.SESSION_COOKIE_SECURE = False
     project = make_project()
-    user = get_user_model().objects.create_user("admin", is_staff=True)
+    user = get_user_model().objects.create_user("admin")
+    Membership.objects.create(project=project, user=user, role=Membership.Role.ADMIN)
     hook = services.webhook_create(
         project=project, kind="slack", url="https://hooks.slack.com/x", events=["regression"]
     )
