@@ -48,7 +48,12 @@ class FlakyPolicy(models.Model):
 
 
 class TestSignal(models.Model):
-    """The outcome letters of a test's last runs on the default branch (oldest first)."""
+    """The outcome letters of a test's last runs on the default branch (oldest first).
+
+    Every completed run rewrites the row of each of its tests, so no index covers a
+    column that changes (updates stay in place, HOT, in the space the table's
+    fillfactor leaves); the run's tests are found through the run's results.
+    """
 
     __test__ = False
 
@@ -60,7 +65,12 @@ class TestSignal(models.Model):
     )
     history = models.CharField(max_length=255, blank=True, default="")
     last_run = models.ForeignKey(
-        Run, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        Run,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     last_started_at = models.DateTimeField(null=True)
     # Last run in which the test went from passing to not passing, or back.

@@ -21,6 +21,7 @@ from dashboard.pages.filters import filters_get
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
+from dashboard.selectors.quarantine import quarantined_count, test_state_get
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
@@ -177,6 +178,8 @@ def run_detail(request, slug: str, key: str):
     if run is None:
         raise Http404("No such run.")
     detail = runs.run_detail_get(project=project, run=run, changes_limit=CHANGES_SHOWN)
+    # Quarantined tests still count as not passing in the run's figures.
+    detail["quarantined"] = quarantined_count(project=project)
     return render(request, "dashboard/run.html", {"project": project, "run": run, **detail})
 
 
@@ -188,6 +191,7 @@ def test_detail(request, slug: str, test_id: int):
         raise Http404("No such test.")
     f = filters_get(request, project)
     history = test_history_get(project=project, test=test, branch=f["branch"])
+    lifecycle = test_state_get(test=test)
     results = history["results"]
     figure = None
     if results:
@@ -199,7 +203,15 @@ def test_detail(request, slug: str, test_id: int):
     return render(
         request,
         "dashboard/test.html",
-        {"project": project, "test": test, "filters": f, "figure": figure, **history},
+        {
+            "project": project,
+            "test": test,
+            "filters": f,
+            "figure": figure,
+            "can_admin": project_can_admin(user=request.user, project=project),
+            **history,
+            **lifecycle,
+        },
     )
 
 

@@ -78,6 +78,26 @@ def quarantined_count(*, project: Project) -> int:
     return TestState.objects.filter(project=project, state=State.QUARANTINED).count()
 
 
+def quarantined_by_category(*, project: Project) -> dict:
+    """Return {category id (None: no stats yet): quarantined tests} (1 query)."""
+    rows = (
+        TestState.objects.filter(project=project, state=State.QUARANTINED)
+        .values_list("test__stats__category_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def quarantined_test_ids(*, project: Project) -> set[int]:
+    """Return the ids of the project's quarantined tests (1 query; for verdicts)."""
+    return set(
+        TestState.objects.filter(project=project, state=State.QUARANTINED).values_list(
+            "test_id", flat=True
+        )
+    )
+
+
 def test_state_get(*, test: Test, history_limit: int = 50) -> dict:
     """Return a test's state (``state`` None when it never had one) and its changes (2 queries)."""
     state = TestState.objects.filter(test=test).first()

@@ -90,6 +90,73 @@ def _change(
     return state
 
 
+def states_set_bulk(*, project_id: int, items: list[dict], now: datetime) -> int:
+    """Write many state changes set-based (detection, auto-lift); return how many.
+
+    Each item: ``test_id``, ``from_state``, ``to_state``, ``actor``, ``reason`` and
+    optionally ``expires_at``, ``detected_by``, ``suggested``. One upsert of the states
+    and one insert of their history rows, whatever the number of items.
+    """
+    if not items:
+        return 0
+    TestState.objects.bulk_create(
+        [
+            TestState(
+                test_id=item["test_id"],
+                project_id=project_id,
+                state=item["to_state"],
+                reason=item["reason"],
+                changed_by=item["actor"],
+                since=now,
+                expires_at=item.get("expires_at"),
+                suggested=item.get("suggested", False),
+                detected_by=item.get("detected_by", ""),
+            )
+            for item in items
+        ],
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["test"],
+        update_fields=[
+            "state",
+            "reason",
+            "changed_by",
+            "since",
+            "expires_at",
+            "suggested",
+            "detected_by",
+        ],
+    )
+    TestStateChange.objects.bulk_create(
+        [
+            TestStateChange(
+                test_id=item["test_id"],
+                project_id=project_id,
+                from_state=item["from_state"],
+                to_state=item["to_state"],
+                actor=item["actor"],
+                reason=item["reason"],
+                expires_at=item.get("expires_at"),
+                at=now,
+            )
+            for item in items
+        ],
+        batch_size=2000,
+    )
+    return len(items)
+
+
+def quarantined_events_send(*, project: Project, test_ids: list[int]) -> None:
+    """Send ``test.quarantined`` for each of ``test_ids`` (after commit; 1 query)."""
+    states = TestState.objects.filter(test_id__in=test_ids).select_related("test")
+    for state in states.order_by("test_id"):
+        event_send(
+            event=TEST_QUARANTINED,
+            project_id=project.pk,
+            payload=_payload(project=project, test=state.test, state=state),
+        )
+
+
 def test_quarantine(
     *,
     project: Project,

@@ -147,3 +147,18 @@ def test_invalid_policy_is_refused():
         policy_set(project_id=project.pk, action="suggest", retry_k=30, retry_n=20)
     with pytest.raises(ValueError, match="action"):
         policy_set(project_id=project.pk, action="delete")
+
+
+def test_a_steady_passing_test_with_a_full_window_is_not_rewritten():
+    project = ProjectFactory()
+    policy_set(project_id=project.pk, action="suggest", retry_n=3, rate_n=3, lift_after=3)
+    done = runs(project, {"steady": "pppp", "flaky": "prpr"})
+    # Runs 1-3 write both rows; run 4 only the flaky test's (steady's window is "ppp").
+    assert [d["folded"] for d in done] == [2, 2, 2, 1]
+    assert dict(TestSignal.objects.values_list("test__name", "history")) == {
+        "steady": "ppp",
+        "flaky": "rpr",
+    }
+    # A failure after that is folded again.
+    runs(project, {"steady": "f"}, start=10)
+    assert TestSignal.objects.get(test__name="steady").history == "ppf"
