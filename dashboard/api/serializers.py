@@ -93,6 +93,9 @@ class FiguresSerializer(serializers.Serializer):
 class CategoryFiguresSerializer(FiguresSerializer):
     name = serializers.CharField()
     category_id = serializers.IntegerField()
+    quarantined = serializers.IntegerField(
+        help_text="Quarantined tests of the category now (still counted as not passing)."
+    )
 
 
 class RunRefSerializer(serializers.Serializer):
@@ -105,6 +108,9 @@ class RunRefSerializer(serializers.Serializer):
 class SummarySerializer(FiguresSerializer):
     project = serializers.CharField()
     branch = serializers.CharField()
+    quarantined = serializers.IntegerField(
+        help_text="Quarantined tests of the project now (still counted as not passing)."
+    )
     run = RunRefSerializer(allow_null=True)
     flags = RunFlagsSerializer()
     categories = CategoryFiguresSerializer(many=True)

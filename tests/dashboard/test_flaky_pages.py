@@ -177,3 +177,43 @@ def test_pages_exports_and_summary_say_how_many_are_quarantined(client):
     md = client.get("/p/q/export/summary.md").content.decode()
     assert "**Quarantined tests:** 1 (still counted as not passing)" in md
     assert client.get("/p/q/export/summary.json").json()["quarantined"] == 1
+
+
+def test_admin_sets_the_detectors_in_settings(client, admin, shop):
+    html = client.get("/p/shop/settings/flaky/").content.decode()
+    # The documented defaults are shown for a project that never saved any.
+    assert 'name="retry_k" value="2"' in html
+    assert 'name="rate_n" value="30"' in html
+    assert 'name="lift_after" value="10"' in html
+    data = {
+        "action": "quarantine",
+        "retry_enabled": "on",
+        "retry_k": "3",
+        "retry_n": "10",
+        "rate_low": "0.2",
+        "rate_high": "0.8",
+        "rate_flips": "2",
+        "rate_n": "15",
+        "lift_after": "5",
+    }
+    assert client.post("/p/shop/settings/flaky/", data).status_code == 302
+    from dashboard.lifecycle.models import FlakyPolicy
+
+    policy = FlakyPolicy.objects.get(project=shop)
+    assert (policy.action, policy.retry_k, policy.rate_enabled, policy.lift_after) == (
+        "quarantine",
+        3,
+        False,
+        5,
+    )
+    bad = {**data, "retry_k": "11"}
+    response = client.post("/p/shop/settings/flaky/", bad)
+    assert response.status_code == 200
+    assert "retry_k must be between 1 and retry_n" in response.content.decode()
+
+
+def test_viewers_cannot_open_detector_settings(client, shop):
+    viewer = get_user_model().objects.create_user("vi", password="pw-long-1")
+    Membership.objects.create(project=shop, user=viewer, role="viewer")
+    client.force_login(viewer)
+    assert client.get("/p/shop/settings/flaky/").status_code == 403

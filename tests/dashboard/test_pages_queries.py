@@ -112,6 +112,8 @@ SETTINGS_QUERIES = {
     "uploads/": SESSION + 3,
     # 5. memberships (+ user)
     "members/": SESSION + 3,
+    # 5. the flaky-test detector settings
+    "flaky/": SESSION + 3,
 }
 
 # Small and larger data: more projects, runs and categories, the same queries.
