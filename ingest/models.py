@@ -141,6 +141,11 @@ class Run(models.Model):
     branch = models.CharField(max_length=255, blank=True, default="")
     commit = models.CharField(max_length=255, blank=True, default="")
     build_url = models.URLField(max_length=2000, blank=True, default="")
+    # The pull/merge request the run belongs to (the upload's ``pr``), and the commit
+    # the PR is based on when the uploader knows it (``base_commit``): the verdict then
+    # judges the run against that commit's run instead of the default branch's latest.
+    pr = models.PositiveIntegerField(null=True, blank=True)
+    base_commit = models.CharField(max_length=255, blank=True, default="")
     started_at = models.DateTimeField(db_index=True)
     # False while started_at is only the time the first part arrived; processing then
     # replaces it with the report's own timestamp.

@@ -31,6 +31,25 @@ class StrictBooleanField(serializers.Field):
         return bool(value)
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class PullRequestField(serializers.Field):
+    """Accept a pull/merge request number: digits only, 1 to 2**31 - 1 (no "7.0", "1e3")."""
+
+    default_error_messages = {"invalid": "must be a positive integer (the PR/MR number)."}
+    MAX = 2**31 - 1
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        text = str(data).strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= self.MAX:
+            self.fail("invalid")
+        return int(text)
+
+    def to_representation(self, value):
+        return value
+
+
 def _max(model, field: str) -> int:
     return model._meta.get_field(field).max_length
 
@@ -53,6 +72,18 @@ class UploadMetadataSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=_max(Upload, "category")
     )
     final = StrictBooleanField(required=False, default=False)
+    pr = PullRequestField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Number of the pull/merge request the run belongs to.",
+    )
+    base_commit = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=_max(Run, "base_commit"),
+        help_text="Commit the pull request is based on: the verdict compares with its run.",
+    )
     timestamp = serializers.DateTimeField(
         required=False, allow_null=True, default=None, input_formats=["iso-8601"]
     )
@@ -97,6 +128,7 @@ class UploadStatusSerializer(UploadAcceptedSerializer):
     error_line = serializers.IntegerField(allow_null=True)
     error_column = serializers.IntegerField(allow_null=True)
     counts = CountsSerializer()
+    project = serializers.CharField(help_text="Slug of the upload's project.")
     final = serializers.BooleanField()
     category = serializers.CharField(allow_null=True)
     warnings = serializers.ListField(child=serializers.JSONField())

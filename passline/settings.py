@@ -254,6 +254,10 @@ PASSLINE_RUN_REOPEN_MINUTES = env.int("PASSLINE_RUN_REOPEN_MINUTES", default=60)
 PASSLINE_MAX_UPLOAD_ATTEMPTS = env.int("PASSLINE_MAX_UPLOAD_ATTEMPTS", default=5)
 PASSLINE_RAW_RETENTION_DAYS = env.int("PASSLINE_RAW_RETENTION_DAYS", default=90)
 PASSLINE_RESULT_RETENTION_DAYS = env.int("PASSLINE_RESULT_RETENTION_DAYS", default=365)
+# The address users reach passline at (e.g. https://passline.example.com): links in
+# verdicts, the uploader's output, PR comments and messages are absolute with it
+# (relative paths when empty).
+PASSLINE_BASE_URL = env.str("PASSLINE_BASE_URL", default="")
 PASSLINE_TREND_WINDOW_DAYS = env.int("PASSLINE_TREND_WINDOW_DAYS", default=30)
 PASSLINE_FLAKY_WINDOW_DAYS = env.int(
     "PASSLINE_FLAKY_WINDOW_DAYS", default=PASSLINE_TREND_WINDOW_DAYS

@@ -1,4 +1,4 @@
-"""Read run, branch, commit and build URL from a CI system's standard variables.
+"""Read run, branch, commit, build URL and PR from a CI system's standard variables.
 
 Each detector takes the environment mapping and returns a ``CiContext`` or ``None``.
 Only the Python standard library is used: the uploader runs in bare CI images.
@@ -6,6 +6,8 @@ Only the Python standard library is used: the uploader runs in bare CI images.
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +22,30 @@ class CiContext:
     branch: str = ""
     commit: str = ""
     build_url: str = ""
+    # The pull/merge request number (digits) and the commit it is based on, when known.
+    pr: str = ""
+    base_commit: str = ""
+
+
+def pr_number(value: object) -> str:
+    """Return ``value`` as a PR number ("7") when it is a positive integer, else ""."""
+    text = str(value if value is not None else "").strip()
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return str(int(text))
+    return ""
+
+
+def _github_event(path: str) -> dict:
+    """Return the pull request of GitHub's event file (GITHUB_EVENT_PATH), or {}."""
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    return pull if isinstance(pull, dict) else {}
 
 
 def _strip_ref(ref: str) -> str:
@@ -37,6 +63,11 @@ def _github(env: Mapping[str, str]) -> CiContext | None:
     # A re-run of a workflow is a new attempt with the same run id: keep them apart.
     attempt = env.get("GITHUB_RUN_ATTEMPT", "1") or "1"
     server, repo = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_REPOSITORY")
+    # pull_request workflows check out refs/pull/<n>/merge; the event file also has the
+    # number (pull_request_target runs on the base branch's ref) and the base commit.
+    ref = re.fullmatch(r"refs/pull/(\d+)/(?:merge|head)", env.get("GITHUB_REF", ""))
+    pull = _github_event(env.get("GITHUB_EVENT_PATH", ""))
+    base = pull.get("base") if isinstance(pull.get("base"), dict) else {}
     return CiContext(
         provider="github",
         run=f"{run_id}-{attempt}" if run_id else "",
@@ -44,6 +75,8 @@ def _github(env: Mapping[str, str]) -> CiContext | None:
         branch=env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME", ""),
         commit=env.get("GITHUB_SHA", ""),
         build_url=f"{server}/{repo}/actions/runs/{run_id}" if repo and run_id else "",
+        pr=pr_number(ref.group(1)) if ref else pr_number(pull.get("number")),
+        base_commit=str(base.get("sha") or ""),
     )
 
 
@@ -56,6 +89,8 @@ def _gitlab(env: Mapping[str, str]) -> CiContext | None:
         branch=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_REF_NAME", ""),
         commit=env.get("CI_COMMIT_SHA", ""),
         build_url=env.get("CI_PIPELINE_URL", ""),
+        pr=pr_number(env.get("CI_MERGE_REQUEST_IID")),
+        base_commit=env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", ""),
     )
 
 
@@ -68,6 +103,9 @@ def _circleci(env: Mapping[str, str]) -> CiContext | None:
         branch=env.get("CIRCLE_BRANCH", ""),
         commit=env.get("CIRCLE_SHA1", ""),
         build_url=env.get("CIRCLE_BUILD_URL", ""),
+        # A URL such as https://github.com/acme/shop/pull/7 (CIRCLE_PR_NUMBER on forks).
+        pr=pr_number(env.get("CIRCLE_PULL_REQUEST", "").rstrip("/").rpartition("/")[2])
+        or pr_number(env.get("CIRCLE_PR_NUMBER")),
     )
 
 
@@ -80,6 +118,8 @@ def _buildkite(env: Mapping[str, str]) -> CiContext | None:
         branch=env.get("BUILDKITE_BRANCH", ""),
         commit=env.get("BUILDKITE_COMMIT", ""),
         build_url=env.get("BUILDKITE_BUILD_URL", ""),
+        # "false" when the build is not for a pull request.
+        pr=pr_number(env.get("BUILDKITE_PULL_REQUEST")),
     )
 
 
@@ -101,6 +141,9 @@ def _azure(env: Mapping[str, str]) -> CiContext | None:
         branch=branch,
         commit=env.get("BUILD_SOURCEVERSION", ""),
         build_url=build_url,
+        # GitHub/Bitbucket repos set the NUMBER; Azure Repos pull requests only the ID.
+        pr=pr_number(env.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER"))
+        or pr_number(env.get("SYSTEM_PULLREQUEST_PULLREQUESTID")),
     )
 
 
@@ -117,6 +160,8 @@ def _jenkins(env: Mapping[str, str]) -> CiContext | None:
         branch=env.get("BRANCH_NAME") or _strip_ref(env.get("GIT_BRANCH", "")),
         commit=env.get("GIT_COMMIT", ""),
         build_url=env.get("BUILD_URL", ""),
+        # Multibranch pipelines set CHANGE_ID for pull/merge requests.
+        pr=pr_number(env.get("CHANGE_ID")),
     )
 
 

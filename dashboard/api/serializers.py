@@ -126,6 +126,7 @@ class RunItemSerializer(serializers.Serializer):
             "branch": run.branch,
             "commit": run.commit,
             "build_url": run.build_url,
+            "pr": run.pr,
             "started_at": iso(run.started_at),
             "is_complete": run.is_complete,
             "pass_rate": pass_rate(passed=stats.passed, total=stats.total),
@@ -151,6 +152,7 @@ class RunItemSchemaSerializer(serializers.Serializer):
     branch = serializers.CharField()
     commit = serializers.CharField()
     build_url = serializers.CharField()
+    pr = serializers.IntegerField(allow_null=True, help_text="Pull/merge request number.")
     started_at = serializers.DateTimeField()
     is_complete = serializers.BooleanField()
     pass_rate = serializers.FloatField(allow_null=True)
@@ -209,3 +211,70 @@ class CompareSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
     changes_total = serializers.IntegerField()
     changes_truncated = serializers.BooleanField()
+
+
+class VerdictRunSerializer(serializers.Serializer):
+    run = serializers.CharField()
+    branch = serializers.CharField()
+    commit = serializers.CharField()
+
+
+class VerdictTestSerializer(serializers.Serializer):
+    test_id = serializers.IntegerField()
+    classname = serializers.CharField()
+    name = serializers.CharField()
+    file = serializers.CharField()
+    category = serializers.CharField()
+    owners = serializers.ListField(child=serializers.CharField(), help_text="Empty until owners.")
+    outcome = serializers.CharField(help_text="passed, failed, error or skipped (in this run).")
+    message = serializers.CharField(help_text="First line of the failure message (200 chars).")
+    failing_since = serializers.CharField(
+        allow_null=True,
+        help_text="New failures: key of the first run of the failing streak on the run's branch.",
+    )
+    quarantined = serializers.BooleanField()
+
+
+class VerdictGatesSerializer(serializers.Serializer):
+    new_failures = serializers.CharField(help_text='"pass" or "fail".')
+    below_target = serializers.CharField(help_text='"pass" or "fail".')
+    flagged = serializers.CharField(help_text='"pass" or "fail".')
+
+    def get_fields(self):
+        # The JSON keys have dashes ("new-failures"), which are not Python names.
+        fields = super().get_fields()
+        return {name.replace("_", "-"): field for name, field in fields.items()}
+
+
+class VerdictSerializer(serializers.Serializer):
+    run = serializers.CharField()
+    ready = serializers.BooleanField(
+        help_text="The run is complete, its uploads processed and its figures derived."
+    )
+    branch = serializers.CharField()
+    commit = serializers.CharField()
+    pr = serializers.IntegerField(allow_null=True)
+    complete = serializers.BooleanField()
+    base = VerdictRunSerializer(allow_null=True, help_text="null when there is no base run.")
+    pass_rate = serializers.FloatField(allow_null=True, help_text="Fraction 0..1.")
+    base_pass_rate = serializers.FloatField(allow_null=True)
+    delta_points = serializers.FloatField(allow_null=True, help_text="Percentage points.")
+    counts = ResultCountsSerializer()
+    new_failures = VerdictTestSerializer(many=True, help_text="At most 200.")
+    new_failures_total = serializers.IntegerField()
+    fixed = VerdictTestSerializer(many=True, help_text="At most 200.")
+    fixed_total = serializers.IntegerField()
+    still_failing = serializers.IntegerField()
+    flaky = VerdictTestSerializer(many=True, help_text="At most 200.")
+    flaky_total = serializers.IntegerField()
+    quarantined = serializers.IntegerField(
+        help_text="Tests of this run that are quarantined (still counted as not passing)."
+    )
+    quarantined_new_failures = serializers.IntegerField(
+        help_text="New failures of quarantined tests: in new_failures_total, never a failed gate."
+    )
+    target = serializers.FloatField(help_text="Fraction 0..1.")
+    tests_needed = serializers.IntegerField()
+    flags = serializers.ListField(child=serializers.CharField())
+    gates = VerdictGatesSerializer()
+    url = serializers.CharField(help_text="The run's page.")

@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("projects/<slug:slug>/runs", api_views.ProjectRunsView.as_view(), name="api-project-runs"),
     path(
+        "projects/<slug:slug>/runs/<path:key>/verdict",
+        api_views.RunVerdictView.as_view(),
+        name="api-run-verdict",
+    ),
+    path(
         "projects/<slug:slug>/compare",
         api_views.ProjectCompareView.as_view(),
         name="api-project-compare",

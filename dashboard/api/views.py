@@ -7,6 +7,7 @@ another project's token).
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,10 +20,12 @@ from dashboard.api.serializers import (
     RunsQuerySerializer,
     SummaryQuerySerializer,
     SummarySerializer,
+    VerdictSerializer,
 )
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.runs import compare_default_runs, run_get, run_list
 from dashboard.selectors.summary import project_summary_get
+from dashboard.selectors.verdict import run_verdict_get
 from ingest.api_errors import BadRequest
 from ingest.auth import BearerTokenAuthentication, project_for_read
 from ingest.models import Run
@@ -179,3 +182,25 @@ class ProjectCompareView(ProjectReadView):
         body = runs_compare(project=project, base_run=base, head_run=head)
         body["identity"] = "delta_passed = fixed - regressed + added_passing - removed_passing"
         return Response(body)
+
+
+class RunVerdictView(ProjectReadView):
+    @extend_schema(
+        operation_id="run_verdict",
+        summary="The run judged against its base: new failures, fixed, flaky and gates",
+        description=(
+            "Base: the run of the upload's `base_commit` when given and known, else the "
+            "latest complete default-branch run that started before this run and is not "
+            "flagged incomplete (null when none: then nothing is new or fixed). New "
+            "failures: not passing now and passed in the base, or added since the base. "
+            "Lists hold at most 200 tests each, with their totals in `*_total`. Gates: "
+            "`new-failures`, `below-target`, `flagged`; quarantined tests never fail one."
+        ),
+        responses={200: VerdictSerializer, **ERRORS},
+    )
+    def get(self, request, slug: str, key: str):
+        project = project_for_read(request, slug)
+        run = run_get(project=project, key=key)
+        if run is None:
+            raise NotFound("This project has no run with that key.")
+        return Response(run_verdict_get(run=run))

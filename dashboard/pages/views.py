@@ -21,13 +21,14 @@ from dashboard.pages.filters import filters_get
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
-from dashboard.selectors.quarantine import quarantined_count, test_state_get
+from dashboard.selectors.quarantine import test_state_get
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
     test_get,
     test_history_get,
 )
+from dashboard.selectors.verdict import run_verdict_get
 
 SPARK_POINTS = 30
 # Points per chart series: a 1,240 px wide chart cannot show more, and fetching,
@@ -172,15 +173,18 @@ def category_detail(request, slug: str, category: str):
 
 
 def run_detail(request, slug: str, key: str):
-    """Show one run: counts, changes vs the previous complete run, flags and parts."""
+    """Show one run: counts, its verdict, changes vs the previous complete run, parts."""
     project = project_get_visible(slug=slug, user=request.user)
     run = runs.run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
     detail = runs.run_detail_get(project=project, run=run, changes_limit=CHANGES_SHOWN)
-    # Quarantined tests still count as not passing in the run's figures.
-    detail["quarantined"] = quarantined_count(project=project)
-    return render(request, "dashboard/run.html", {"project": project, "run": run, **detail})
+    verdict = run_verdict_get(run=run, limit=CHANGES_SHOWN)
+    return render(
+        request,
+        "dashboard/run.html",
+        {"project": project, "run": run, "verdict": verdict, **detail},
+    )
 
 
 def test_detail(request, slug: str, test_id: int):

@@ -97,7 +97,10 @@ def run_get(*, project: Project, key: str | None) -> Run | None:
     """Return the project's run with ``key``; None for no key or an unknown one."""
     if not key:
         return None
-    return Run.objects.filter(project=project, key=key).first()
+    run = Run.objects.filter(project=project, key=key).first()
+    if run is not None:
+        run.project = project  # spare callers (the verdict) a query for it
+    return run
 
 
 def category_get(*, project: Project, name_or_id: str) -> Category | None:

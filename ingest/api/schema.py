@@ -75,6 +75,8 @@ METADATA_PARAMETERS = [
         ("build_url", str, "Link to the CI build (http or https)."),
         ("category", str, "Put every result of this upload in this category."),
         ("final", bool, "true/false/1/0/yes/no: this part completes the run."),
+        ("pr", int, "Pull/merge request number (a positive integer)."),
+        ("base_commit", str, "The PR's base commit: its run is the verdict's base."),
         ("timestamp", str, "ISO 8601 start time; default: the report's own, else now."),
     ]
 ]

@@ -128,6 +128,8 @@ class UploadCreateView(APIView):
                 branch=metadata["branch"],
                 commit=metadata["commit"],
                 build_url=metadata["build_url"],
+                pr=metadata["pr"],
+                base_commit=metadata["base_commit"],
                 category=metadata["category"],
                 final=metadata["final"],
                 timestamp=metadata["timestamp"],
@@ -159,13 +161,14 @@ def _metadata(source, query) -> dict:
     data = {}
     for name in fields:
         value = source.get(name) if name in source else query.get(name)
-        if value is not None:
+        # An empty `pr` (a CI variable that is set but blank) means none.
+        if value is not None and not (name == "pr" and value == ""):
             data[name] = value
     serializer = UploadMetadataSerializer(data=data)
     if not serializer.is_valid():
         raise BadRequest(_first_errors(serializer.errors))
     values = dict(serializer.validated_data)
-    for name in ("run", "branch", "commit", "build_url", "category"):
+    for name in ("run", "branch", "commit", "build_url", "category", "base_commit"):
         values[name] = values.get(name, "").strip()
     return values
 
@@ -227,6 +230,7 @@ class UploadDetailView(APIView):
                         "flaky": 5,
                     },
                     "run": "1234",
+                    "project": "shop",
                     "final": True,
                     "category": None,
                     "url": "/api/v1/uploads/42",
@@ -252,7 +256,7 @@ class UploadDetailView(APIView):
     def get(self, request, upload_id: int):
         token = request_token(request)
         upload = (
-            Upload.objects.select_related("run")
+            Upload.objects.select_related("run", "project")
             .prefetch_related("files")
             .filter(pk=upload_id, project_id=token.project_id)
             .first()

@@ -67,6 +67,8 @@ def upload_create(
     branch: str = "",
     commit: str = "",
     build_url: str = "",
+    pr: int | None = None,
+    base_commit: str = "",
     category: str = "",
     final: bool = False,
     timestamp: datetime | None = None,
@@ -102,6 +104,8 @@ def upload_create(
                 branch=branch,
                 commit=commit,
                 build_url=build_url,
+                pr=pr,
+                base_commit=base_commit,
                 timestamp=timestamp,
                 check=token is not None,
             )
@@ -126,7 +130,16 @@ def upload_create(
 
 
 def _run_for_part(
-    *, project: Project, key: str, branch: str, commit: str, build_url: str, timestamp, check: bool
+    *,
+    project: Project,
+    key: str,
+    branch: str,
+    commit: str,
+    build_url: str,
+    pr: int | None = None,
+    base_commit: str = "",
+    timestamp,
+    check: bool,
 ) -> Run:
     now = timezone.now()
     run, created = Run.objects.get_or_create(
@@ -136,6 +149,8 @@ def _run_for_part(
             "branch": branch,
             "commit": commit,
             "build_url": build_url,
+            "pr": pr,
+            "base_commit": base_commit,
             "started_at": timestamp or now,
             "timestamp_explicit": timestamp is not None,
         },
@@ -148,9 +163,12 @@ def _run_for_part(
     # filters make each UPDATE a no-op instead of a race with a concurrent part.
     runs = Run.objects.filter(pk=run.pk)
     runs.update(last_upload_at=now)
-    for field, value in (("branch", branch), ("commit", commit), ("build_url", build_url)):
+    filled = (("branch", branch), ("commit", commit), ("build_url", build_url))
+    for field, value in (*filled, ("base_commit", base_commit)):
         if value:
             runs.filter(**{field: ""}).update(**{field: value})
+    if pr is not None:
+        runs.filter(pr__isnull=True).update(pr=pr)
     if timestamp is not None:
         runs.filter(Q(timestamp_explicit=False) | ~Q(started_at=timestamp)).update(
             started_at=timestamp, timestamp_explicit=True
@@ -215,6 +233,7 @@ def upload_status(upload: Upload) -> dict:
             "flaky": upload.flaky,
         },
         "run": upload.run.key,
+        "project": upload.project.slug,
         "final": upload.is_final,
         "category": upload.category or None,
         "url": upload_url(upload),

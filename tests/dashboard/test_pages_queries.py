@@ -70,9 +70,14 @@ CATEGORY_QUERIES = 13
 #  6-9. the comparison with the previous run: both runs' results, category names, the
 #       changed tests shown
 # 10. the run's uploads
-# 11. quarantined tests of the project (count)
-# 12. navigation: projects the user may see
-RUN_QUERIES = 12
+# 11-14. the verdict: its base run (the rollup + run), both runs' rollups, the counts
+#        of new failures, fixed, still failing, flaky and quarantined, the fixed tests
+#        (the latest run fixes one test per category and breaks none; a list is read
+#        only when not empty: tests/dashboard/test_verdict_page.py counts a page with
+#        every list)
+#        (the counts include the run's quarantined tests)
+# 15. navigation: projects the user may see
+RUN_QUERIES = 15
 
 # Anonymous request to /p/<slug>/tests/<id>/:
 #  1. project (access check, with its baseline run)
