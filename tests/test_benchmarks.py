@@ -103,3 +103,10 @@ def test_formats_benchmark_prints_a_rate_and_peak_rss_per_format():
         assert f"  {name:7} " in out
     assert out.count("ratio to JUnit") == 7
     assert out.count("reading 500 tests") == 7
+
+
+def test_flaky_benchmark_times_detection_against_the_teststats_fold():
+    url = _postgres_url()
+    out = _run("flaky.py", "--tests", "300", "--history", "3", "--runs", "2", url=url)
+    assert out.count("history run") == 2 and out.count("fresh run") == 2
+    assert "ratio history/fresh" in out and "budget 2 s" in out
