@@ -76,6 +76,13 @@ def old_code():
             source = source.replace(
                 f"from dashboard.{other} import", f"from old_derive.{other} import"
             )
+        # The pure maths it used moved into dashboard.analytics, unchanged.
+        source = source.replace(
+            "from dashboard import trends", "from dashboard.analytics import trends"
+        )
+        source = source.replace(
+            "from dashboard.targets import", "from dashboard.analytics.targets import"
+        )
         (package / f"{name}.py").write_text(source)
     sys.path.insert(0, str(folder))
     return importlib.import_module("old_derive.services"), importlib.import_module(

@@ -29,6 +29,7 @@ from dashboard.selectors.tests import (
     test_history_get,
 )
 from dashboard.selectors.verdict import run_verdict_get
+from dashboard.services.quarantine import quarantine_days
 
 SPARK_POINTS = 30
 # Points per chart series: a 1,240 px wide chart cannot show more, and fetching,
@@ -213,6 +214,7 @@ def test_detail(request, slug: str, test_id: int):
             "filters": f,
             "figure": figure,
             "can_admin": project_can_admin(user=request.user, project=project),
+            "quarantine_days": quarantine_days(),
             **history,
             **lifecycle,
         },

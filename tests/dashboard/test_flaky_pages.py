@@ -217,3 +217,10 @@ def test_viewers_cannot_open_detector_settings(client, shop):
     Membership.objects.create(project=shop, user=viewer, role="viewer")
     client.force_login(viewer)
     assert client.get("/p/shop/settings/flaky/").status_code == 403
+
+
+def test_the_quarantine_form_shows_the_default_length(client, admin, shop, settings):
+    settings.PASSLINE_QUARANTINE_DAYS = 14
+    test = Test.objects.get(project=shop, name="steady")
+    html = client.get(f"/p/shop/tests/{test.pk}/").content.decode()
+    assert 'id="q-days" name="days" type="number" min="1" placeholder="14"' in html
