@@ -106,7 +106,7 @@ def test_upload_post_is_answered_while_derive_work_of_the_project_runs(
     with (
         patch,
         # The POST only enqueues processing; no worker runs here.
-        mock.patch("ingest.services.uploads._enqueue") as enqueue,
+        mock.patch("ingest.services.uploads.upload_enqueue") as enqueue,
     ):
         derive = _in_thread(lambda: work(project), derive_errors)
         try:
@@ -123,4 +123,4 @@ def test_upload_post_is_answered_while_derive_work_of_the_project_runs(
     assert answers[0].status_code == 202, answers[0].content
     upload = Upload.objects.get(pk=answers[0].json()["id"])
     assert upload.run == Run.objects.get(project=project, key="next")
-    enqueue.assert_called_once_with(upload.pk)
+    enqueue.assert_called_once_with(upload_id=upload.pk)
