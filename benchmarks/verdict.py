@@ -49,7 +49,7 @@ def generate(slug: str, *, runs: int, tests: int) -> str:
     """Create project `slug` with `runs` main runs and one feature run; return a read token."""
     from django.db import connection
 
-    from dashboard.services import run_stats_update
+    from dashboard.derive.runs import run_stats_update
     from ingest.models import Category, Project, Result, Run, Test, Upload
     from ingest.services.tokens import token_create
 

@@ -39,8 +39,8 @@ def worker(broker, settings, tmp_path):  # noqa: F811
     is processed) by the production settings: to ``derive``, or Celery's default queue
     while the dashboard's tasks have no route.
     """
-    queues = {"url": broker["url"], "queue": f"{broker['queue']},derive,celery"}
-    process = Worker(broker=queues, media_root=Path(settings.MEDIA_ROOT), log=tmp_path / "w.log")
+    # The broker fixture names the three prefixed queues; the worker consumes them all.
+    process = Worker(broker=broker, media_root=Path(settings.MEDIA_ROOT), log=tmp_path / "w.log")
     yield process
     process.stop()
 
