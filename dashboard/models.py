@@ -252,3 +252,25 @@ class TrendClaim(models.Model):
 
     def __str__(self) -> str:
         return f"trend claim of {self.project_id}"
+
+
+# The flaky-test lifecycle's models (states, history, detector policy, signals).
+from dashboard.lifecycle.models import (  # noqa: E402
+    FlakyPolicy,
+    TestSignal,
+    TestState,
+    TestStateChange,
+)
+
+__all__ = [
+    "Counts",
+    "FlakyPolicy",
+    "RunCategoryStats",
+    "RunStats",
+    "TestSignal",
+    "TestState",
+    "TestStateChange",
+    "TestStats",
+    "Trend",
+    "TrendClaim",
+]

@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from dashboard.project_settings import integration_views, member_views, rule_views, views
+from dashboard.project_settings import (
+    flaky_views,
+    integration_views,
+    member_views,
+    rule_views,
+    views,
+)
 
 app_name = "project_settings"
 
@@ -33,6 +39,7 @@ urlpatterns = [
         name="token_revoke",
     ),
     path("p/<slug:slug>/settings/uploads/", views.uploads, name="uploads"),
+    path("p/<slug:slug>/settings/flaky/", flaky_views.detectors, name="flaky"),
     path("p/<slug:slug>/settings/members/", member_views.members, name="members"),
     path(
         "p/<slug:slug>/settings/members/<int:membership_id>/remove/",

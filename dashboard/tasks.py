@@ -16,6 +16,8 @@ from dashboard.derive.runs import run_completed_derive as run_completed_derive_s
 from dashboard.derive.runs import run_stats_update as run_stats_update_service
 from dashboard.derive.teststats import test_stats_refresh as test_stats_refresh_service
 from dashboard.derive.teststats import test_stats_refresh_all as test_stats_refresh_all_service
+from dashboard.services.digest import digests_weekly_send as digests_weekly_send_service
+from dashboard.services.quarantine import quarantines_expire as quarantines_expire_service
 
 # IntegrityError: a rollup row's run or category deleted under the upsert; the retry
 # finds the rows as they are now.
@@ -72,3 +74,15 @@ def trends_refresh_all(self) -> int:
 def test_stats_refresh_all(self) -> int:
     """Rebuild the per-test stats of every project (Celery beat, hourly)."""
     return test_stats_refresh_all_service()
+
+
+@shared_task(**RETRY)
+def quarantines_expire(self) -> int:
+    """Lift the quarantines past their expiry (Celery beat, hourly)."""
+    return quarantines_expire_service()
+
+
+@shared_task(**RETRY)
+def digests_weekly_send(self) -> int:
+    """Send every project's weekly flaky-test digest (Celery beat, weekly)."""
+    return digests_weekly_send_service()

@@ -28,6 +28,8 @@ _ROUTES = {
     "dashboard.tasks.trends_refresh_all": MAINTENANCE,
     "dashboard.tasks.test_stats_refresh_all": MAINTENANCE,
     "dashboard.tasks.test_stats_refresh": MAINTENANCE,
+    "dashboard.tasks.quarantines_expire": MAINTENANCE,
+    "dashboard.tasks.digests_weekly_send": MAINTENANCE,
     "ingest.maintenance_tasks.*": MAINTENANCE,
     "notify.tasks.deliveries_sweep": MAINTENANCE,
     # Feedback (forges, webhooks, chat): a slow or dead receiver never holds up ingest

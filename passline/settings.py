@@ -274,6 +274,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expire_seconds": 60},
     },
+    "quarantines-expire": {"task": "dashboard.tasks.quarantines_expire", "schedule": 3600},
+    "digest-weekly": {"task": "dashboard.tasks.digests_weekly_send", "schedule": 7 * 24 * 3600},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -338,6 +340,8 @@ PASSLINE_INCOMPLETE_LOOKBACK_RUNS = env.int("PASSLINE_INCOMPLETE_LOOKBACK_RUNS",
 PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHARE", default=0.8)
 # Derived figures: tests per transaction of the hourly per-test stats rebuild, and the
 # age after which a trend refresh's claim is presumed dead and taken over.
+# Flaky tests (docs/flaky.md): a quarantine's default length in days.
+PASSLINE_QUARANTINE_DAYS = env.int("PASSLINE_QUARANTINE_DAYS", default=30)
 PASSLINE_TEST_STATS_BATCH = env.int("PASSLINE_TEST_STATS_BATCH", default=20_000)
 PASSLINE_TREND_CLAIM_STALE_SECONDS = env.int("PASSLINE_TREND_CLAIM_STALE_SECONDS", default=600)
 # Feedback (notify): credentials are encrypted with PASSLINE_SECRETS_KEY (comma-separated,

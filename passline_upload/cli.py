@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from passline_upload import quarantine
 from passline_upload.ci_env import ci_context_detect, pr_number
 from passline_upload.transport import (
     Response,
@@ -344,8 +345,15 @@ def run(
     env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Parse ``argv``, upload, and return the process exit code."""
+    """Parse ``argv``, upload, and return the process exit code.
+
+    ``passline-upload quarantine ...`` prints the quarantine list instead
+    (``passline_upload.quarantine``).
+    """
     env = os.environ if env is None else env
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["quarantine"]:
+        return quarantine.run(argv[1:], env=env, sleep=sleep)
     args = parser_build().parse_args(argv)
     try:
         endpoint = upload_endpoint(args.url or env.get("PASSLINE_URL", ""))

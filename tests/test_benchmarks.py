@@ -213,3 +213,10 @@ def test_pipeline_percentile_is_nearest_rank():
     values = [float(v) for v in range(1, 101)]
     assert (pct(values, 50), pct(values, 95), pct(values, 100)) == (50.0, 95.0, 100.0)
     assert pct([3.0], 95) == 3.0
+
+
+def test_flaky_benchmark_times_detection_against_the_teststats_fold():
+    url = _postgres_url()
+    out = _run("flaky.py", "--tests", "300", "--history", "3", "--runs", "2", url=url)
+    assert out.count("history run") == 2 and out.count("fresh run") == 2
+    assert "ratio history/fresh" in out and "budget 2 s" in out

@@ -93,6 +93,9 @@ class FiguresSerializer(serializers.Serializer):
 class CategoryFiguresSerializer(FiguresSerializer):
     name = serializers.CharField()
     category_id = serializers.IntegerField()
+    quarantined = serializers.IntegerField(
+        help_text="Quarantined tests of the category now (still counted as not passing)."
+    )
 
 
 class RunRefSerializer(serializers.Serializer):
@@ -105,6 +108,9 @@ class RunRefSerializer(serializers.Serializer):
 class SummarySerializer(FiguresSerializer):
     project = serializers.CharField()
     branch = serializers.CharField()
+    quarantined = serializers.IntegerField(
+        help_text="Quarantined tests of the project now (still counted as not passing)."
+    )
     run = RunRefSerializer(allow_null=True)
     flags = RunFlagsSerializer()
     categories = CategoryFiguresSerializer(many=True)
@@ -261,7 +267,12 @@ class VerdictSerializer(serializers.Serializer):
     still_failing = serializers.IntegerField()
     flaky = VerdictTestSerializer(many=True, help_text="At most 200.")
     flaky_total = serializers.IntegerField()
-    quarantined = serializers.IntegerField()
+    quarantined = serializers.IntegerField(
+        help_text="Tests of this run that are quarantined (still counted as not passing)."
+    )
+    quarantined_new_failures = serializers.IntegerField(
+        help_text="New failures of quarantined tests: in new_failures_total, never a failed gate."
+    )
     target = serializers.FloatField(help_text="Fraction 0..1.")
     tests_needed = serializers.IntegerField()
     flags = serializers.ListField(child=serializers.CharField())

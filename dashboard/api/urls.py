@@ -3,6 +3,7 @@
 from django.urls import path
 
 from dashboard.api import views as api_views
+from dashboard.api.quarantine import ProjectQuarantineView
 
 urlpatterns = [
     path(
@@ -20,5 +21,10 @@ urlpatterns = [
         "projects/<slug:slug>/compare",
         api_views.ProjectCompareView.as_view(),
         name="api-project-compare",
+    ),
+    path(
+        "projects/<slug:slug>/quarantine",
+        ProjectQuarantineView.as_view(),
+        name="api-project-quarantine",
     ),
 ]

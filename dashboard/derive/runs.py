@@ -5,11 +5,12 @@
   is already complete, a coalesced trend refresh.
 - ``run_completed_derive`` (the run completed): copy completeness onto the rollups
   (or compute them if the upload's task has not yet), flags, ask for a coalesced
-  trend refresh, then fold the run into the per-test stats.
+  trend refresh, then fold the run into the per-test stats and the flaky detectors.
 - ``project_stats_rebuild`` (after re-categorising): every run's rollups and flags.
 """
 
 from dashboard.derive.coalesce import trend_refresh_request
+from dashboard.derive.detect import run_detect
 from dashboard.derive.flags import run_flags_update
 from dashboard.derive.rollups import (
     project_rollups_update,
@@ -74,6 +75,8 @@ def run_completed_derive(*, run_id: int) -> RunStats | None:
     # summary's trend is fresh while this task folds the run into per-test stats.
     trend_refresh_request(project_id=stats.project_id)
     run_test_stats_update(run_id=run_id)
+    # Flaky detection, quarantine suggestions and auto-lift (dashboard.derive.detect).
+    run_detect(run_id=run_id)
     return stats
 
 

@@ -71,6 +71,7 @@ def summary_markdown(summary: dict, *, changes_limit: int = 50) -> str:
         f"{o['removed_passing'] + o['removed_not_passing']} removed; "
         f"{o['newly_skipped']} newly skipped; {o['flaky']} flaky in the latest run",
         f"- **Not passing now:** {o['not_passing']} of {o['head_total']}",
+        f"- **Quarantined tests:** {summary['quarantined']} (still counted as not passing)",
         f"- **Tests needed for {target}:** {o['tests_needed']}",
         f"- **Progress from baseline to target:** {_progress(o)}",
         f"- **Trend ({md(summary['trend']['branch'])}):** {_eta(summary)}",

@@ -96,6 +96,7 @@ def overview_rows(summary: dict) -> list[list]:
         ["newly skipped", o["newly_skipped"]],
         ["flaky in head run", o["flaky"]],
         ["not passing now", o["not_passing"]],
+        ["quarantined tests", summary["quarantined"]],
         ["tests needed", o["tests_needed"]],
         ["progress", o["progress"]],
         ["target reached", o["target_reached"]],

@@ -154,6 +154,8 @@ def status_summary_get(
             "eta": figures["eta"],
             "on_track": figures["on_track"],
         },
+        # Quarantined tests (now) still count as not passing in every figure above.
+        "quarantined": figures["quarantined"],
         "identity_holds": compare["identity_holds"],
         "changes": compare["changes"],
         "changes_total": compare["changes_total"],

@@ -13,4 +13,5 @@ urlpatterns = [
         name="summary",
     ),
     path("p/<slug:slug>/report/", views.report, name="report"),
+    path("p/<slug:slug>/export/digest.md", views.digest_export, name="digest"),
 ]

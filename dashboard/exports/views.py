@@ -8,14 +8,17 @@ latest complete default-branch run.
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from dashboard.access import project_get_visible
 from dashboard.exports.csv_export import summary_csv
+from dashboard.exports.digest import digest_markdown
 from dashboard.exports.markdown import summary_markdown
 from dashboard.exports.summary import NoRuns, status_summary_get
 from dashboard.exports.text import pct, signed
 from dashboard.exports.xlsx import summary_xlsx
 from dashboard.pages import charts
+from dashboard.selectors.digest import weekly_digest_get
 from dashboard.selectors.runs import run_get
 from dashboard.selectors.series import pass_rate_series_get
 from ingest.models import Project, Run
@@ -64,6 +67,15 @@ def summary_export(request, slug: str, fmt: str):
     if fmt == "xlsx":
         return _attachment(summary_xlsx(summary), XLSX_TYPE, f"{name}.xlsx")
     return JsonResponse(summary, json_dumps_params={"indent": 1})
+
+
+def digest_export(request, slug: str):
+    """Return the weekly flaky-test digest (the 7 days up to now, UTC) as Markdown."""
+    project = project_get_visible(slug=slug, user=request.user)
+    digest = weekly_digest_get(project=project, now=timezone.now())
+    return _attachment(
+        digest_markdown(digest), "text/markdown; charset=utf-8", f"{project.slug}-flaky-digest.md"
+    )
 
 
 def report(request, slug: str):

@@ -21,6 +21,7 @@ from dashboard.pages.filters import filters_get
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
+from dashboard.selectors.quarantine import test_state_get
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
@@ -28,6 +29,7 @@ from dashboard.selectors.tests import (
     test_history_get,
 )
 from dashboard.selectors.verdict import run_verdict_get
+from dashboard.services.quarantine import quarantine_days
 
 SPARK_POINTS = 30
 # Points per chart series: a 1,240 px wide chart cannot show more, and fetching,
@@ -194,6 +196,7 @@ def test_detail(request, slug: str, test_id: int):
         raise Http404("No such test.")
     f = filters_get(request, project)
     history = test_history_get(project=project, test=test, branch=f["branch"])
+    lifecycle = test_state_get(test=test)
     results = history["results"]
     figure = None
     if results:
@@ -205,7 +208,16 @@ def test_detail(request, slug: str, test_id: int):
     return render(
         request,
         "dashboard/test.html",
-        {"project": project, "test": test, "filters": f, "figure": figure, **history},
+        {
+            "project": project,
+            "test": test,
+            "filters": f,
+            "figure": figure,
+            "can_admin": project_can_admin(user=request.user, project=project),
+            "quarantine_days": quarantine_days(),
+            **history,
+            **lifecycle,
+        },
     )
 
 

@@ -17,6 +17,7 @@ from dashboard.analytics.figures import scope_figures
 from dashboard.analytics.targets import effective_target_bp, pass_rate
 from dashboard.analytics.trends import iso
 from dashboard.models import RunCategoryStats, RunStats, Trend
+from dashboard.selectors.quarantine import quarantined_by_category
 from ingest.models import Category, Project
 
 
@@ -122,7 +123,10 @@ def _headline(*, project: Project, branch: str, latest, base, trend) -> dict:
 
 
 def _summary(*, project: Project, branch: str, latest, base, trends: dict) -> dict:
-    """Return the summary of ``latest`` against ``base`` (rollups); 1 query."""
+    """Return the summary of ``latest`` against ``base`` (rollups); 2 queries.
+
+    The second counts the project's quarantined tests, overall and per category.
+    """
     run_ids = [s.run_id for s in (latest, base) if s is not None]
     latest_cats: dict[int, RunCategoryStats] = {}
     base_cats: dict[int, RunCategoryStats] = {}
@@ -136,6 +140,9 @@ def _summary(*, project: Project, branch: str, latest, base, trends: dict) -> di
     summary = _headline(
         project=project, branch=branch, latest=latest, base=base, trend=trends.get(None)
     )
+    # Quarantined tests still count as not passing; the summary says how many there are.
+    quarantined = quarantined_by_category(project=project)
+    summary["quarantined"] = sum(quarantined.values())
     for category in sorted(categories.values(), key=lambda c: c.name.casefold()):
         summary["categories"].append(
             {
@@ -151,6 +158,7 @@ def _summary(*, project: Project, branch: str, latest, base, trends: dict) -> di
                     due=category.target_due or project.target_due,
                     trend=trends.get(category.pk),
                 ),
+                "quarantined": quarantined.get(category.pk, 0),
             }
         )
     return summary
@@ -163,8 +171,9 @@ def _trends(*, project: Project, branch: str) -> dict:
 def project_summary_get(*, project: Project, branch: str | None = None) -> dict:
     """Return the project summary (the summary API body) for ``branch``.
 
-    Reads 4 queries whatever the number of runs or categories: latest rollup, baseline
-    rollup, their category rollups (with categories), the cached trends.
+    Reads 5 queries whatever the number of runs or categories: latest rollup, baseline
+    rollup, their category rollups (with categories), quarantined tests per category,
+    the cached trends.
     """
     branch = branch or project.default_branch
     latest = latest_stats_get(project=project, branch=branch)

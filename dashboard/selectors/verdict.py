@@ -41,7 +41,7 @@ from dashboard.analytics.verdict import (
     message_first_line,
     streak_start,
 )
-from dashboard.models import RunStats
+from dashboard.models import RunStats, TestState
 from ingest.models import Category, Project, Result, Run, Test, Upload
 
 LIST_LIMIT = 200
@@ -124,12 +124,30 @@ def _conditions(*, flaky_counts_as_pass: bool, has_base: bool) -> dict[str, str]
     }
 
 
+# The head test's quarantine (q.test_id NULL when the test is not quarantined).
+_QUARANTINE_JOIN = (
+    f" LEFT JOIN {TestState._meta.db_table} q"
+    f" ON q.test_id = h.test_id AND q.state = '{TestState.State.QUARANTINED}'"
+)
+
+
 def _totals(*, run: Run, base: Run | None, conditions: dict[str, str]) -> dict[str, int]:
-    """Return the size of each list and the run's number of results (one query)."""
+    """Return the size of each list and the run's number of results (one query).
+
+    Also ``quarantined`` (the run's tests that are quarantined) and
+    ``quarantined_new`` (new failures of quarantined tests: they never fail the gate).
+    """
+    conditions = {
+        **conditions,
+        "quarantined": "q.test_id IS NOT NULL",
+        "quarantined_new": f"(q.test_id IS NOT NULL AND {conditions['new']})",
+    }
     sums = ", ".join(
         f"COALESCE(SUM(CASE WHEN {sql} THEN 1 ELSE 0 END), 0)" for sql in conditions.values()
     )
-    sql = f"SELECT {sums}, COUNT(*) " + _PAIRS.format(result=Result._meta.db_table, joins="")
+    sql = f"SELECT {sums}, COUNT(*) " + _PAIRS.format(
+        result=Result._meta.db_table, joins=_QUARANTINE_JOIN
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [base.pk if base else None, run.pk])
         row = cursor.fetchone()
@@ -144,11 +162,11 @@ def _items(*, run: Run, base: Run | None, condition: str, limit: int) -> list[di
     """
     joins = (
         f"JOIN {Test._meta.db_table} t ON t.id = h.test_id"
-        f" JOIN {Category._meta.db_table} c ON c.id = h.category_id"
+        f" JOIN {Category._meta.db_table} c ON c.id = h.category_id" + _QUARANTINE_JOIN
     )
     sql = (
         "SELECT h.test_id, t.classname, t.name, t.file, c.name, h.outcome,"
-        " SUBSTR(h.message, 1, 1000)"
+        " SUBSTR(h.message, 1, 1000), q.test_id"
         + _PAIRS.format(result=Result._meta.db_table, joins=joins)
         + f" AND {condition}"
         " ORDER BY CASE WHEN b.test_id IS NULL THEN 1 ELSE 0 END,"
@@ -168,9 +186,9 @@ def _items(*, run: Run, base: Run | None, condition: str, limit: int) -> list[di
             "outcome": NAMES.get(outcome, ""),
             "message": message_first_line(message or ""),
             "failing_since": None,
-            "quarantined": False,
+            "quarantined": quarantined is not None,
         }
-        for test_id, classname, name, file, category, outcome, message in rows
+        for test_id, classname, name, file, category, outcome, message, quarantined in rows
     ]
 
 
@@ -256,9 +274,9 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
     passed, total = (stats.passed, stats.total) if stats else (0, 0)
     rate = pass_rate(passed=passed, total=total)
     base_rate = pass_rate(passed=base_stats.passed, total=base_stats.total) if base_stats else None
-    # No test is quarantined until quarantine exists (another issue); then the quarantined
-    # new failures are counted with the totals and never fail the gate.
-    quarantined_new = 0
+    # Quarantined new failures are counted with the totals (and as not passing) but
+    # never fail the gate.
+    quarantined_new = totals["quarantined_new"]
     return {
         "run": run.key,
         "ready": _ready(run=run, stats=stats, results=totals["results"]),
@@ -285,7 +303,8 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
         "still_failing": totals["still"],
         "flaky": flaky,
         "flaky_total": totals["flaky"],
-        "quarantined": 0,
+        "quarantined": totals["quarantined"],
+        "quarantined_new_failures": quarantined_new,
         "target": project.target_bp / BP,
         "tests_needed": tests_needed(target_bp=project.target_bp, passed=passed, total=total),
         "flags": flags,

@@ -18,14 +18,15 @@ pytestmark = pytest.mark.django_db
 #  2. summary: latest complete run's rollup (+ run)
 #  3. summary: baseline run's rollup (+ run)
 #  4. summary: category rollups of those two runs (+ category)
-#  5. summary: cached trends of the branch
-#  6. series: the downsampled overall points (window count and row number, + run key)
-#  7. series: category points of those runs (+ category name)
-#  8. trend projection: the overall trend line
-#  9. branch filter: distinct branches
-# 10. flagged runs of the branch (latest 5, with their runs)
-# 11. navigation: projects the user may see
-OVERVIEW_QUERIES = 11
+#  5. summary: quarantined tests per category
+#  6. summary: cached trends of the branch
+#  7. series: the downsampled overall points (window count and row number, + run key)
+#  8. series: category points of those runs (+ category name)
+#  9. trend projection: the overall trend line
+# 10. branch filter: distinct branches
+# 11. flagged runs of the branch (latest 5, with their runs)
+# 12. navigation: projects the user may see
+OVERVIEW_QUERIES = 12
 
 # Anonymous request to /p/<slug>/compare/ (defaults: baseline vs latest):
 #  1. project (access check, with its baseline run)
@@ -50,14 +51,15 @@ PROJECT_LIST_QUERIES = 4
 # Anonymous request to /p/<slug>/c/<category>/:
 #  1. project (access check, with its baseline run)
 #  2. the category by name
-#  3-6. the summary, as on the overview (latest, baseline, category rollups, trends)
-#  7. series: the downsampled overall points
-#  8. series: this category's points of those runs
-#  9. failing tests of the category (TestStats + test + failing-since run)
-# 10. flaky tests of the category (TestStats + test + category)
-# 11. slowest results of the category in the latest complete run (+ test)
-# 12. navigation: projects the user may see
-CATEGORY_QUERIES = 12
+#  3-7. the summary, as on the overview (latest, baseline, category rollups,
+#       quarantined per category, trends)
+#  8. series: the downsampled overall points
+#  9. series: this category's points of those runs
+# 10. failing tests of the category (TestStats + test + failing-since run)
+# 11. flaky tests of the category (TestStats + test + category)
+# 12. slowest results of the category in the latest complete run (+ test)
+# 13. navigation: projects the user may see
+CATEGORY_QUERIES = 13
 
 # Anonymous request to /p/<slug>/runs/<key>/ (the latest run):
 #  1. project (access check, with its baseline run)
@@ -69,9 +71,11 @@ CATEGORY_QUERIES = 12
 #       changed tests shown
 # 10. the run's uploads
 # 11-14. the verdict: its base run (the rollup + run), both runs' rollups, the counts
-#        of new failures, fixed, still failing and flaky, the fixed tests (the latest
-#        run fixes one test per category and breaks none; a list is read only when not
-#        empty: tests/dashboard/test_verdict_page.py counts a page with every list)
+#        of new failures, fixed, still failing, flaky and quarantined, the fixed tests
+#        (the latest run fixes one test per category and breaks none; a list is read
+#        only when not empty: tests/dashboard/test_verdict_page.py counts a page with
+#        every list)
+#        (the counts include the run's quarantined tests)
 # 15. navigation: projects the user may see
 RUN_QUERIES = 15
 
@@ -80,20 +84,22 @@ RUN_QUERIES = 15
 #  2. the test
 #  3. its latest results on the branch (+ run, category)
 #  4. its TestStats (+ failing-since run)
-#  5. navigation: projects the user may see
-TEST_QUERIES = 5
+#  5. its state (active, flaky, quarantined)
+#  6. its state changes (latest 50)
+#  7. navigation: projects the user may see
+TEST_QUERIES = 7
 
 # Anonymous request to /p/<slug>/report/ (baseline vs latest):
 #  1. project (access check, with its baseline run)
 #  2-3. default runs: the baseline's and the latest run's rollups (+ run)
 #  4-7. comparison: both runs' results, category names, the changed tests shown
-#  8-10. figures of the two runs: their rollups, their category rollups, the trends
-#        of the default branch
-# 11-12. the chart: downsampled overall points, their category points
-# 13. navigation: projects the user may see
+#  8-11. figures of the two runs: their rollups, their category rollups, quarantined
+#        tests per category, the trends of the default branch
+# 12-13. the chart: downsampled overall points, their category points
+# 14. navigation: projects the user may see
 # (With ?head=, one more: the latest complete default-branch run, to say whether the
 # head is the latest.)
-REPORT_QUERIES = 13
+REPORT_QUERIES = 14
 
 # A signed-in project admin (not a superuser): 1. the session  2. the user
 # 3. the user's permissions  4. their groups' permissions (may they administer every
@@ -113,6 +119,8 @@ SETTINGS_QUERIES = {
     "uploads/": ADMIN + 1,
     # 8. memberships (+ user)
     "members/": ADMIN + 1,
+    # 8. the flaky-test detector settings
+    "flaky/": ADMIN + 1,
 }
 
 # Small and larger data: more projects, runs and categories, the same queries.

@@ -154,8 +154,9 @@ def test_summary_query_count_does_not_grow(django_assert_num_queries, n_runs, n_
     # 2. the latest complete run's RunStats + Run
     # 3. the baseline's RunStats + Run (first complete run on the default branch)
     # 4. both runs' RunCategoryStats + Category
-    # 5. the cached Trend rows of the branch
-    with django_assert_num_queries(5):
+    # 5. quarantined tests per category
+    # 6. the cached Trend rows of the branch
+    with django_assert_num_queries(6):
         response = client.get(url(project.slug))
     assert response.status_code == 200
     assert len(response.json()["categories"]) == n_categories

@@ -1,0 +1,1 @@
+"""Services of the dashboard that write state users change (quarantine)."""
