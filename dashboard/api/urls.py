@@ -3,6 +3,7 @@
 from django.urls import path
 
 from dashboard.api import views as api_views
+from dashboard.codeowners.api import CodeOwnersView
 
 urlpatterns = [
     path(
@@ -15,5 +16,10 @@ urlpatterns = [
         "projects/<slug:slug>/compare",
         api_views.ProjectCompareView.as_view(),
         name="api-project-compare",
+    ),
+    path(
+        "projects/<slug:slug>/codeowners",
+        CodeOwnersView.as_view(),
+        name="api-project-codeowners",
     ),
 ]
