@@ -21,6 +21,7 @@ from dashboard.pages.filters import filters_get
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
+from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
@@ -34,6 +35,10 @@ SPARK_POINTS = 30
 CHART_POINTS = 300
 # Changed tests listed on a page; the exports carry the full list.
 CHANGES_SHOWN = 50
+# Tests a category page lists per table; with ?owner= the candidates are read unlimited
+# (only failing or flaky tests), filtered by owner, then cut to this.
+LIST_SHOWN = 200
+FLAKY_SHOWN = 50
 
 
 def _when(value: str | None) -> datetime | None:
@@ -54,6 +59,21 @@ def _headline(*, project, branch: str | None = None) -> dict | None:
     headline["run_at"] = _when(found["run"]["started_at"])
     headline["categories"] = [_for_page(c) for c in found["categories"]]
     return headline
+
+
+def _owner_param(request) -> str:
+    """Return ``?owner=`` (a handle like ``@org/team``, ``none`` for unowned), or ""."""
+    return (request.GET.get("owner") or "").strip()[:200]
+
+
+def _with_owners(*, project, codeowners, lists: list[list[dict]], owner: str) -> list[list[dict]]:
+    """Add ``owners`` to the items of ``lists`` (one lookup) and keep ``owner``'s only."""
+    ids = [item["test_id"] for items in lists for item in items]
+    found = owners_for_tests(project=project, test_ids=ids, codeowners=codeowners)
+    for items in lists:
+        for item in items:
+            item["owners"] = found.get(item["test_id"], [])
+    return [owner_filter(items, owner) for items in lists]
 
 
 def _spark(points: list[dict]) -> list[float]:
@@ -149,7 +169,22 @@ def category_detail(request, slug: str, category: str):
         category_id=category.pk,
     )[1:]
     figure = charts.pass_rate_figure(series=mine, target=target) if mine else None
-    failing = failing_tests_list(project=project, category=category)
+    owner = _owner_param(request)
+    codeowners = codeowners_get(project=project)
+    failing, flaky = _with_owners(
+        project=project,
+        codeowners=codeowners,
+        lists=[
+            failing_tests_list(
+                project=project, category=category, limit=None if owner else LIST_SHOWN
+            ),
+            flaky_tests_list(
+                project=project, category=category, limit=None if owner else FLAKY_SHOWN
+            ),
+        ],
+        owner=owner,
+    )
+    failing, flaky = failing[:LIST_SHOWN], flaky[:FLAKY_SHOWN]
     return render(
         request,
         "dashboard/category.html",
@@ -164,7 +199,9 @@ def category_detail(request, slug: str, category: str):
             "figure": figure,
             "failing": failing,
             "regressions": [t for t in failing if t["failing_since"]["runs"] == 1],
-            "flaky": flaky_tests_list(project=project, category=category),
+            "flaky": flaky,
+            "owner": owner,
+            "known_owners": codeowners.owners,
             "slowest": slowest_results_list(project=project, category=category, branch=f["branch"]),
         },
     )
@@ -176,8 +213,15 @@ def run_detail(request, slug: str, key: str):
     run = runs.run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
-    detail = runs.run_detail_get(project=project, run=run, changes_limit=CHANGES_SHOWN)
-    return render(request, "dashboard/run.html", {"project": project, "run": run, **detail})
+    owner = _owner_param(request)
+    detail = runs.run_detail_get(
+        project=project, run=run, changes_limit=CHANGES_SHOWN, owner=owner or None
+    )
+    return render(
+        request,
+        "dashboard/run.html",
+        {"project": project, "run": run, "owner": owner, **detail},
+    )
 
 
 def test_detail(request, slug: str, test_id: int):
@@ -188,6 +232,7 @@ def test_detail(request, slug: str, test_id: int):
         raise Http404("No such test.")
     f = filters_get(request, project)
     history = test_history_get(project=project, test=test, branch=f["branch"])
+    owners = owners_for_tests(project=project, test_ids=[test.pk]).get(test.pk, [])
     results = history["results"]
     figure = None
     if results:
@@ -199,7 +244,14 @@ def test_detail(request, slug: str, test_id: int):
     return render(
         request,
         "dashboard/test.html",
-        {"project": project, "test": test, "filters": f, "figure": figure, **history},
+        {
+            "project": project,
+            "test": test,
+            "owners": owners,
+            "filters": f,
+            "figure": figure,
+            **history,
+        },
     )
 
 
@@ -218,8 +270,15 @@ def compare(request, slug: str):
         default_base, default_head = runs.compare_default_runs(project=project)
         base, head = base or default_base, head or default_head
     result = None
+    owner = _owner_param(request)
     if base and head:
-        result = runs_compare(project=project, base_run=base, head_run=head, limit=CHANGES_SHOWN)
+        result = runs_compare(
+            project=project,
+            base_run=base,
+            head_run=head,
+            limit=CHANGES_SHOWN,
+            owner=owner or None,
+        )
     figure = None
     if result:
         o = result["overall"]
@@ -243,5 +302,6 @@ def compare(request, slug: str):
             "result": result,
             "figure": figure,
             "run_keys": runs.recent_run_keys(project=project),
+            "owner": owner,
         },
     )

@@ -34,10 +34,11 @@ OVERVIEW_QUERIES = 11
 #  4. results of the base run
 #  5. results of the head run
 #  6. names of the categories involved
-#  7. the changed tests shown (classname, name)
-#  8. run keys for the run pickers
-#  9. navigation: projects the user may see
-COMPARE_QUERIES = 9
+#  7. the project's CODEOWNERS (owners of the changed tests; none stored here)
+#  8. the changed tests shown (classname, name, file)
+#  9. run keys for the run pickers
+# 10. navigation: projects the user may see
+COMPARE_QUERIES = 10
 
 
 # Anonymous request to / (the project list), whatever the number of projects:
@@ -55,9 +56,10 @@ PROJECT_LIST_QUERIES = 4
 #  8. series: this category's points of those runs
 #  9. failing tests of the category (TestStats + test + failing-since run)
 # 10. flaky tests of the category (TestStats + test + category)
-# 11. slowest results of the category in the latest complete run (+ test)
-# 12. navigation: projects the user may see
-CATEGORY_QUERIES = 12
+# 11. the project's CODEOWNERS (none stored here: no query for the tests' paths)
+# 12. slowest results of the category in the latest complete run (+ test)
+# 13. navigation: projects the user may see
+CATEGORY_QUERIES = 13
 
 # Anonymous request to /p/<slug>/runs/<key>/ (the latest run):
 #  1. project (access check, with its baseline run)
@@ -65,31 +67,33 @@ CATEGORY_QUERIES = 12
 #  3. the previous complete run on its branch
 #  4. the run's rollup
 #  5. its category rollups (+ category)
-#  6-9. the comparison with the previous run: both runs' results, category names, the
-#       changed tests shown
-# 10. the run's uploads
-# 11. navigation: projects the user may see
-RUN_QUERIES = 11
+#  6-10. the comparison with the previous run: both runs' results, category names, the
+#       project's CODEOWNERS, the changed tests shown
+# 11. the run's uploads
+# 12. navigation: projects the user may see
+RUN_QUERIES = 12
 
 # Anonymous request to /p/<slug>/tests/<id>/:
 #  1. project (access check, with its baseline run)
 #  2. the test
 #  3. its latest results on the branch (+ run, category)
 #  4. its TestStats (+ failing-since run)
-#  5. navigation: projects the user may see
-TEST_QUERIES = 5
+#  5. the project's CODEOWNERS (none stored here: no query for the test's path)
+#  6. navigation: projects the user may see
+TEST_QUERIES = 6
 
 # Anonymous request to /p/<slug>/report/ (baseline vs latest):
 #  1. project (access check, with its baseline run)
 #  2-3. default runs: the baseline's and the latest run's rollups (+ run)
-#  4-7. comparison: both runs' results, category names, the changed tests shown
-#  8-10. figures of the two runs: their rollups, their category rollups, the trends
+#  4-8. comparison: both runs' results, category names, the project's CODEOWNERS, the
+#       changed tests shown
+#  9-11. figures of the two runs: their rollups, their category rollups, the trends
 #        of the default branch
-# 11-12. the chart: downsampled overall points, their category points
-# 13. navigation: projects the user may see
+# 12-13. the chart: downsampled overall points, their category points
+# 14. navigation: projects the user may see
 # (With ?head=, one more: the latest complete default-branch run, to say whether the
 # head is the latest.)
-REPORT_QUERIES = 13
+REPORT_QUERIES = 14
 
 # Signed-in staff (2 more queries on every page: the session and the user):
 SESSION = 2
