@@ -242,3 +242,49 @@ def owner_matches(owners: tuple[str, ...] | list[str], wanted: str) -> bool:
     if wanted in ("none", "-", "(none)"):
         return not owners
     return any(o.casefold() == wanted for o in owners)
+
+
+NO_OWNER = "(no owner)"
+
+
+def owner_sections(items: list[dict], *, list_limit: int = 50) -> list[dict]:
+    """Group tests by owner: what each owner has to look at in a run.
+
+    ``items``: one dict per test of interest with ``owners`` (list), the flags
+    ``not_passing``, ``new_failure``, ``flaky``, ``quarantined`` and the test's
+    ``classname``/``name``/``category``. A test with several owners counts for each;
+    unowned tests form the ``(no owner)`` section. Return one section per owner:
+    ``{"owner", "not_passing", "new_failures", "flaky", "quarantined"}`` (counts) and
+    the lists ``new_failure_tests``, ``not_passing_tests``, ``flaky_tests``,
+    ``quarantined_tests`` (each at most ``list_limit``, by classname and name), sorted
+    by new failures, then not passing, then owner; ``(no owner)`` last.
+    """
+    kinds = (
+        ("not_passing", "not_passing_tests"),
+        ("new_failure", "new_failure_tests"),
+        ("flaky", "flaky_tests"),
+        ("quarantined", "quarantined_tests"),
+    )
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for item in items:
+        for owner in item.get("owners") or [NO_OWNER]:
+            group = groups.setdefault(owner, {key: [] for _flag, key in kinds})
+            for flag, key in kinds:
+                if item.get(flag):
+                    group[key].append(item)
+    sections = []
+    for owner, group in groups.items():
+        section: dict = {"owner": owner}
+        for flag, key in kinds:
+            tests = sorted(group[key], key=lambda t: (t["classname"], t["name"]))
+            section["new_failures" if flag == "new_failure" else flag] = len(tests)
+            section[key] = [
+                {k: t.get(k) for k in ("classname", "name", "category", "outcome")}
+                for t in tests[:list_limit]
+            ]
+        if any(section[k] for k in ("not_passing", "new_failures", "flaky", "quarantined")):
+            sections.append(section)
+    sections.sort(
+        key=lambda s: (s["owner"] == NO_OWNER, -s["new_failures"], -s["not_passing"], s["owner"])
+    )
+    return sections

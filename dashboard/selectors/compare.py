@@ -22,6 +22,7 @@ only the changes of tests that owner owns are listed (``"none"``: unowned tests)
 
 from dashboard.analytics.compare import CHANGE_ORDER, identity_holds, results_compare
 from dashboard.analytics.outcomes import NAMES
+from dashboard.analytics.owners import CodeOwners as ParsedCodeOwners
 from dashboard.analytics.owners import owner_matches
 from dashboard.analytics.targets import pass_rate
 from dashboard.analytics.trends import iso
@@ -49,9 +50,19 @@ def _run_figures(run: Run, passed: int, total: int) -> dict:
 
 
 def runs_compare(
-    *, project: Project, base_run: Run, head_run: Run, limit: int = 200, owner: str | None = None
+    *,
+    project: Project,
+    base_run: Run,
+    head_run: Run,
+    limit: int = 200,
+    owner: str | None = None,
+    codeowners: ParsedCodeOwners | None = None,
 ) -> dict:
-    """Return what changed from ``base_run`` to ``head_run`` (see the module docstring)."""
+    """Return what changed from ``base_run`` to ``head_run`` (see the module docstring).
+
+    ``codeowners``: the project's parsed CODEOWNERS when the caller has it (one query
+    fewer).
+    """
     result = results_compare(
         base=_results(base_run),
         head=_results(head_run),
@@ -61,7 +72,8 @@ def runs_compare(
     per, overall, changes = result["categories"], result["overall"], result["changes"]
     names = dict(Category.objects.filter(pk__in=per.keys()).values_list("pk", "name"))
     changes.sort(key=lambda c: (CHANGE_ORDER[c[0]], names.get(c[4], ""), c[1]))
-    codeowners = codeowners_get(project=project)
+    if codeowners is None:
+        codeowners = codeowners_get(project=project)
     if owner:
         owned = owners_for_tests(
             project=project, test_ids=[c[1] for c in changes], codeowners=codeowners
