@@ -18,6 +18,7 @@ in ``failed`` and still in ``flaky``.
 queries use one index and no join. Timestamps are UTC; rates are fractions 0..1.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -254,6 +255,40 @@ class TrendClaim(models.Model):
         return f"trend claim of {self.project_id}"
 
 
+class CodeOwners(models.Model):
+    """A project's CODEOWNERS file (GitHub syntax), as last sent or pasted.
+
+    Owners are resolved when read (``dashboard.selectors.owners``): the text is parsed
+    and compiled once per process and version (``sha256``), then matched against the
+    paths of the tests a page, verdict or export shows. Nothing per test is stored, so
+    a new CODEOWNERS applies at once to every test, old and new.
+    """
+
+    class Source(models.TextChoices):
+        API = "api", "API (PUT /api/v1/projects/<slug>/codeowners)"
+        COMMAND = "command", "manage.py setcodeowners"
+        SETTINGS = "settings", "Settings page"
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="codeowners"
+    )
+    text = models.TextField(blank=True, default="")
+    sha256 = models.CharField(max_length=64)
+    rules = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "code owners"
+
+    def __str__(self) -> str:
+        return f"CODEOWNERS of {self.project_id} ({self.rules} rules)"
+
+
 # The flaky-test lifecycle's models (states, history, detector policy, signals).
 from dashboard.lifecycle.models import (  # noqa: E402
     FlakyPolicy,
@@ -263,6 +298,7 @@ from dashboard.lifecycle.models import (  # noqa: E402
 )
 
 __all__ = [
+    "CodeOwners",
     "Counts",
     "FlakyPolicy",
     "RunCategoryStats",

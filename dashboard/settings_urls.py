@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from dashboard.codeowners import views as codeowners_views
 from dashboard.project_settings import (
     flaky_views,
     integration_views,
@@ -41,6 +42,7 @@ urlpatterns = [
     path("p/<slug:slug>/settings/uploads/", views.uploads, name="uploads"),
     path("p/<slug:slug>/settings/flaky/", flaky_views.detectors, name="flaky"),
     path("p/<slug:slug>/settings/members/", member_views.members, name="members"),
+    path("p/<slug:slug>/settings/codeowners/", codeowners_views.codeowners, name="codeowners"),
     path(
         "p/<slug:slug>/settings/members/<int:membership_id>/remove/",
         member_views.member_remove,

@@ -309,6 +309,8 @@ PASSLINE_MAX_ELEMENTS = env.int("PASSLINE_MAX_ELEMENTS", default=10_000_000)
 # Longest single text handed to the readers (CDATA section, JSON string or line); longer
 # text is cut while streaming (results kept, a warning recorded), never refused.
 PASSLINE_MAX_TEXT_BYTES = env.int("PASSLINE_MAX_TEXT_BYTES", default=1024 * 1024)
+# A CODEOWNERS file larger than this is refused (GitHub ignores files over 3 MB).
+PASSLINE_CODEOWNERS_MAX_BYTES = env.int("PASSLINE_CODEOWNERS_MAX_BYTES", default=3 * 1024 * 1024)
 PASSLINE_UPLOAD_RATE_PER_MINUTE = env.int("PASSLINE_UPLOAD_RATE_PER_MINUTE", default=6000)
 PASSLINE_RUN_QUIET_MINUTES = env.int("PASSLINE_RUN_QUIET_MINUTES", default=60)
 # A queued upload published this long ago and still not picked up is published again

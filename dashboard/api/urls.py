@@ -4,6 +4,7 @@ from django.urls import path
 
 from dashboard.api import views as api_views
 from dashboard.api.quarantine import ProjectQuarantineView
+from dashboard.codeowners.api import CodeOwnersView
 
 urlpatterns = [
     path(
@@ -26,5 +27,10 @@ urlpatterns = [
         "projects/<slug:slug>/quarantine",
         ProjectQuarantineView.as_view(),
         name="api-project-quarantine",
+    ),
+    path(
+        "projects/<slug:slug>/codeowners",
+        CodeOwnersView.as_view(),
+        name="api-project-codeowners",
     ),
 ]

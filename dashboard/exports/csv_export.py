@@ -1,9 +1,9 @@
-"""Render the status summary as CSV: the scope table, a blank row, the changed tests."""
+"""Render the status summary as CSV: scopes, changed tests, owners (blank rows between)."""
 
 import csv
 import io
 
-from dashboard.exports.rows import change_rows, scope_rows
+from dashboard.exports.rows import change_rows, owner_rows, scope_rows
 from dashboard.exports.text import cell
 
 
@@ -16,4 +16,8 @@ def summary_csv(summary: dict) -> str:
     writer.writerow([])
     for row in change_rows(summary):
         writer.writerow([cell(v) for v in row])
+    if summary.get("owners"):
+        writer.writerow([])
+        for row in owner_rows(summary):
+            writer.writerow([cell(v) for v in row])
     return out.getvalue()

@@ -50,6 +50,44 @@ def _flags(summary: dict) -> list[str]:
     return lines
 
 
+def _test_name(t: dict) -> str:
+    return md(f"{t['classname']}::{t['name']}" if t["classname"] else t["name"])
+
+
+def _owner_lines(sections: list[dict], limit: int) -> list[str]:
+    """Return the "By owner" section: a table, then each owner's tests to look at."""
+    if not sections:
+        return []
+    lines = [
+        "",
+        "## By owner",
+        "",
+        "| owner | not passing | new failures | flaky | quarantined |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {md(s['owner'])} | {s['not_passing']} | {s['new_failures']} | {s['flaky']} | "
+        f"{s['quarantined']} |"
+        for s in sections
+    ]
+    titles = (
+        ("new_failure_tests", "new_failures", "New failures"),
+        ("not_passing_tests", "not_passing", "Not passing"),
+        ("flaky_tests", "flaky", "Flaky"),
+        ("quarantined_tests", "quarantined", "Quarantined"),
+    )
+    for s in sections:
+        lines += ["", f"### {md(s['owner'])}"]
+        for key, count, title in titles:
+            tests = s[key][:limit]
+            if not tests:
+                continue
+            more = f" (first {len(tests)})" if s[count] > len(tests) else ""
+            lines += ["", f"{title}: {s[count]}{more}", ""]
+            lines += [f"- {_test_name(t)} ({md(t['category'] or '')})" for t in tests]
+    return lines
+
+
 def summary_markdown(summary: dict, *, changes_limit: int = 50) -> str:
     """Return the status summary as Markdown (figures only from ``summary``)."""
     o = summary["overall"]
@@ -123,6 +161,7 @@ def summary_markdown(summary: dict, *, changes_limit: int = 50) -> str:
                 f"| {ch['change'].replace('_', ' ')} | {md(ch['category'])} | {md(test)} | "
                 f"{ch['base_outcome'] or '—'} | {ch['head_outcome'] or '—'} |"
             )
+    lines += _owner_lines(summary.get("owners") or [], changes_limit)
     if not summary["identity_holds"]:
         lines += ["", "Warning: the change does not add up (fixed - regressed + added - removed)."]
     return "\n".join(lines) + "\n"

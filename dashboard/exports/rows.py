@@ -67,6 +67,21 @@ def change_rows(summary: dict) -> list[list]:
     return rows
 
 
+OWNER_COLUMNS = ("owner", "not_passing", "new_failures", "flaky", "quarantined")
+
+
+def owner_rows(summary: dict) -> list[list]:
+    """Return the header and one row per owner: counts, then the new failures' names."""
+    rows: list[list] = [[*OWNER_COLUMNS, "new_failure_tests"]]
+    for s in summary.get("owners") or []:
+        names = "; ".join(
+            f"{t['classname']}::{t['name']}" if t["classname"] else t["name"]
+            for t in s["new_failure_tests"]
+        )
+        rows.append([*(s[k] for k in OWNER_COLUMNS), names])
+    return rows
+
+
 def overview_rows(summary: dict) -> list[list]:
     """Return (figure, value) rows of the headline figures and the change's sources."""
     o, base, head = summary["overall"], summary["base"], summary["head"]

@@ -18,6 +18,8 @@ tests between the two groups.
 from dashboard.analytics.compare import FIGURES
 from dashboard.analytics.trends import iso
 from dashboard.selectors.compare import runs_compare
+from dashboard.selectors.owner_sections import owner_sections_get
+from dashboard.selectors.owners import codeowners_get
 from dashboard.selectors.runs import compare_default_runs
 from dashboard.selectors.summary import latest_stats_get, run_pair_summary_get
 from ingest.models import Category, Project, Run
@@ -112,8 +114,13 @@ def status_summary_get(
         head_run = head_run or default_head
     if base_run is None or head_run is None:
         raise NoRuns("The project has no complete run on its default branch yet.")
+    codeowners = codeowners_get(project=project)
     compare = runs_compare(
-        project=project, base_run=base_run, head_run=head_run, limit=changes_limit
+        project=project,
+        base_run=base_run,
+        head_run=head_run,
+        limit=changes_limit,
+        codeowners=codeowners,
     )
     figures = run_pair_summary_get(
         project=project, base_run_id=base_run.pk, head_run_id=head_run.pk
@@ -160,4 +167,8 @@ def status_summary_get(
         "changes": compare["changes"],
         "changes_total": compare["changes_total"],
         "changes_truncated": compare["changes_truncated"],
+        # What each owner (CODEOWNERS) has to look at in the head run.
+        "owners": owner_sections_get(
+            project=project, head_run=head_run, changes=compare["changes"], codeowners=codeowners
+        ),
     }

@@ -10,7 +10,13 @@ import re
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from dashboard.exports.rows import SCOPE_COLUMNS, change_rows, overview_rows, scope_rows
+from dashboard.exports.rows import (
+    SCOPE_COLUMNS,
+    change_rows,
+    overview_rows,
+    owner_rows,
+    scope_rows,
+)
 from dashboard.exports.text import cell
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\']")
@@ -61,6 +67,8 @@ def summary_xlsx(summary: dict) -> bytes:
         sheet.column_dimensions["A"].width = 22
     changes = wb.create_sheet("Changed tests")
     _write(changes, change_rows(summary))
+    if summary.get("owners"):
+        _write(wb.create_sheet(_sheet_title("Owners", taken)), owner_rows(summary))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -21,6 +21,7 @@ from dashboard.pages.filters import filters_get
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
+from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
 from dashboard.selectors.quarantine import test_state_get
 from dashboard.selectors.tests import (
     failing_tests_list,
@@ -37,6 +38,10 @@ SPARK_POINTS = 30
 CHART_POINTS = 300
 # Changed tests listed on a page; the exports carry the full list.
 CHANGES_SHOWN = 50
+# Tests a category page lists per table; with ?owner= the candidates are read unlimited
+# (only failing or flaky tests), filtered by owner, then cut to this.
+LIST_SHOWN = 200
+FLAKY_SHOWN = 50
 
 
 def _when(value: str | None) -> datetime | None:
@@ -57,6 +62,21 @@ def _headline(*, project, branch: str | None = None) -> dict | None:
     headline["run_at"] = _when(found["run"]["started_at"])
     headline["categories"] = [_for_page(c) for c in found["categories"]]
     return headline
+
+
+def _owner_param(request) -> str:
+    """Return ``?owner=`` (a handle like ``@org/team``, ``none`` for unowned), or ""."""
+    return (request.GET.get("owner") or "").strip()[:200]
+
+
+def _with_owners(*, project, codeowners, lists: list[list[dict]], owner: str) -> list[list[dict]]:
+    """Add ``owners`` to the items of ``lists`` (one lookup) and keep ``owner``'s only."""
+    ids = [item["test_id"] for items in lists for item in items]
+    found = owners_for_tests(project=project, test_ids=ids, codeowners=codeowners)
+    for items in lists:
+        for item in items:
+            item["owners"] = found.get(item["test_id"], [])
+    return [owner_filter(items, owner) for items in lists]
 
 
 def _spark(points: list[dict]) -> list[float]:
@@ -152,7 +172,22 @@ def category_detail(request, slug: str, category: str):
         category_id=category.pk,
     )[1:]
     figure = charts.pass_rate_figure(series=mine, target=target) if mine else None
-    failing = failing_tests_list(project=project, category=category)
+    owner = _owner_param(request)
+    codeowners = codeowners_get(project=project)
+    failing, flaky = _with_owners(
+        project=project,
+        codeowners=codeowners,
+        lists=[
+            failing_tests_list(
+                project=project, category=category, limit=None if owner else LIST_SHOWN
+            ),
+            flaky_tests_list(
+                project=project, category=category, limit=None if owner else FLAKY_SHOWN
+            ),
+        ],
+        owner=owner,
+    )
+    failing, flaky = failing[:LIST_SHOWN], flaky[:FLAKY_SHOWN]
     return render(
         request,
         "dashboard/category.html",
@@ -167,7 +202,9 @@ def category_detail(request, slug: str, category: str):
             "figure": figure,
             "failing": failing,
             "regressions": [t for t in failing if t["failing_since"]["runs"] == 1],
-            "flaky": flaky_tests_list(project=project, category=category),
+            "flaky": flaky,
+            "owner": owner,
+            "known_owners": codeowners.owners,
             "slowest": slowest_results_list(project=project, category=category, branch=f["branch"]),
         },
     )
@@ -179,12 +216,17 @@ def run_detail(request, slug: str, key: str):
     run = runs.run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
-    detail = runs.run_detail_get(project=project, run=run, changes_limit=CHANGES_SHOWN)
+    owner = _owner_param(request)
+    detail = runs.run_detail_get(
+        project=project, run=run, changes_limit=CHANGES_SHOWN, owner=owner or None
+    )
     verdict = run_verdict_get(run=run, limit=CHANGES_SHOWN)
+    for name in ("new_failures", "fixed", "flaky"):
+        verdict[name] = owner_filter(verdict[name], owner or None)
     return render(
         request,
         "dashboard/run.html",
-        {"project": project, "run": run, "verdict": verdict, **detail},
+        {"project": project, "run": run, "verdict": verdict, "owner": owner, **detail},
     )
 
 
@@ -197,6 +239,7 @@ def test_detail(request, slug: str, test_id: int):
     f = filters_get(request, project)
     history = test_history_get(project=project, test=test, branch=f["branch"])
     lifecycle = test_state_get(test=test)
+    owners = owners_for_tests(project=project, test_ids=[test.pk]).get(test.pk, [])
     results = history["results"]
     figure = None
     if results:
@@ -211,6 +254,7 @@ def test_detail(request, slug: str, test_id: int):
         {
             "project": project,
             "test": test,
+            "owners": owners,
             "filters": f,
             "figure": figure,
             "can_admin": project_can_admin(user=request.user, project=project),
@@ -236,8 +280,15 @@ def compare(request, slug: str):
         default_base, default_head = runs.compare_default_runs(project=project)
         base, head = base or default_base, head or default_head
     result = None
+    owner = _owner_param(request)
     if base and head:
-        result = runs_compare(project=project, base_run=base, head_run=head, limit=CHANGES_SHOWN)
+        result = runs_compare(
+            project=project,
+            base_run=base,
+            head_run=head,
+            limit=CHANGES_SHOWN,
+            owner=owner or None,
+        )
     figure = None
     if result:
         o = result["overall"]
@@ -261,5 +312,6 @@ def compare(request, slug: str):
             "result": result,
             "figure": figure,
             "run_keys": runs.recent_run_keys(project=project),
+            "owner": owner,
         },
     )

@@ -48,7 +48,9 @@ def previous_complete_run(*, run: Run) -> Run | None:
     )
 
 
-def run_detail_get(*, project: Project, run: Run, changes_limit: int = 50) -> dict:
+def run_detail_get(
+    *, project: Project, run: Run, changes_limit: int = 50, owner: str | None = None
+) -> dict:
     """Return a run's rollup and pass rate, per-category figures, uploads and changes.
 
     ``diff`` compares with the previous complete run on the branch (None for the first
@@ -75,7 +77,9 @@ def run_detail_get(*, project: Project, run: Run, changes_limit: int = 50) -> di
             .order_by("category__name")
         ],
         "previous": previous,
-        "diff": runs_compare(project=project, base_run=previous, head_run=run, limit=changes_limit)
+        "diff": runs_compare(
+            project=project, base_run=previous, head_run=run, limit=changes_limit, owner=owner
+        )
         if previous
         else None,
         "uploads": list(run.uploads.order_by("created_at", "id")),

@@ -70,7 +70,7 @@ test_history_get.__test__ = False  # not a pytest test, despite its name
 
 
 def failing_tests_list(
-    *, project: Project, category: Category | None = None, limit: int = 200
+    *, project: Project, category: Category | None = None, limit: int | None = 200
 ) -> list[dict]:
     """Return currently failing tests, longest streak first, with "failing since".
 

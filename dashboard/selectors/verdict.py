@@ -42,6 +42,7 @@ from dashboard.analytics.verdict import (
     streak_start,
 )
 from dashboard.models import RunStats, TestState
+from dashboard.selectors.owners import codeowners_get, owners_for_paths
 from ingest.models import Category, Project, Result, Run, Test, Upload
 
 LIST_LIMIT = 200
@@ -223,6 +224,18 @@ def _failing_since(*, run: Run, passing: Q, items: list[dict]) -> None:
         item["failing_since"] = start or run.key
 
 
+def _owners_fill(*, project: Project, items: list[dict]) -> None:
+    """Set each listed test's ``owners`` from the project's CODEOWNERS (1 query if any)."""
+    if not items:
+        return
+    found = owners_for_paths(
+        codeowners=codeowners_get(project=project),
+        tests={i["test_id"]: (i["file"] or "", i["classname"]) for i in items},
+    )
+    for item in items:
+        item["owners"] = found.get(item["test_id"], [])
+
+
 def _ready(*, run: Run, stats: RunStats | None, results: int) -> bool:
     """Return True when the verdict is final: see the module docstring."""
     return bool(
@@ -270,6 +283,7 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
         )
     new_failures, fixed, flaky = lists["new"], lists["fixed"], lists["flaky"]
     _failing_since(run=run, passing=passing, items=new_failures)
+    _owners_fill(project=project, items=[*new_failures, *fixed, *flaky])
 
     passed, total = (stats.passed, stats.total) if stats else (0, 0)
     rate = pass_rate(passed=passed, total=total)

@@ -52,11 +52,18 @@ def test_markdown_states_the_design_example(client, shop):
 
 
 def _csv_tables(text: str) -> tuple[list[dict], list[dict]]:
-    rows = list(csv.reader(io.StringIO(text)))
-    gap = rows.index([])
-    scopes = [dict(zip(rows[0], r, strict=True)) for r in rows[1:gap]]
-    changes = [dict(zip(rows[gap + 1], r, strict=True)) for r in rows[gap + 2 :]]
-    return scopes, changes
+    return _csv_blocks(text)[:2]
+
+
+def _csv_blocks(text: str) -> list[list[dict]]:
+    """Return the CSV's tables (separated by blank rows) as lists of dicts."""
+    blocks: list[list[list[str]]] = [[]]
+    for row in csv.reader(io.StringIO(text)):
+        if row:
+            blocks[-1].append(row)
+        else:
+            blocks.append([])
+    return [[dict(zip(b[0], r, strict=True)) for r in b[1:]] for b in blocks]
 
 
 def test_csv_parses_back_to_the_figures(client, shop):

@@ -35,10 +35,11 @@ OVERVIEW_QUERIES = 12
 #  4. results of the base run
 #  5. results of the head run
 #  6. names of the categories involved
-#  7. the changed tests shown (classname, name)
-#  8. run keys for the run pickers
-#  9. navigation: projects the user may see
-COMPARE_QUERIES = 9
+#  7. the project's CODEOWNERS (owners of the changed tests; none stored here)
+#  8. the changed tests shown (classname, name, file)
+#  9. run keys for the run pickers
+# 10. navigation: projects the user may see
+COMPARE_QUERIES = 10
 
 
 # Anonymous request to / (the project list), whatever the number of projects:
@@ -57,9 +58,10 @@ PROJECT_LIST_QUERIES = 4
 #  9. series: this category's points of those runs
 # 10. failing tests of the category (TestStats + test + failing-since run)
 # 11. flaky tests of the category (TestStats + test + category)
-# 12. slowest results of the category in the latest complete run (+ test)
-# 13. navigation: projects the user may see
-CATEGORY_QUERIES = 13
+# 12. the project's CODEOWNERS (none stored here: no query for the tests' paths)
+# 13. slowest results of the category in the latest complete run (+ test)
+# 14. navigation: projects the user may see
+CATEGORY_QUERIES = 14
 
 # Anonymous request to /p/<slug>/runs/<key>/ (the latest run):
 #  1. project (access check, with its baseline run)
@@ -67,17 +69,19 @@ CATEGORY_QUERIES = 13
 #  3. the previous complete run on its branch
 #  4. the run's rollup
 #  5. its category rollups (+ category)
-#  6-9. the comparison with the previous run: both runs' results, category names, the
-#       changed tests shown
-# 10. the run's uploads
-# 11-14. the verdict: its base run (the rollup + run), both runs' rollups, the counts
+#  6-10. the comparison with the previous run: both runs' results, category names, the
+#        project's CODEOWNERS, the changed tests shown
+# 11. the run's uploads
+# 12-15. the verdict: its base run (the rollup + run), both runs' rollups, the counts
 #        of new failures, fixed, still failing, flaky and quarantined, the fixed tests
 #        (the latest run fixes one test per category and breaks none; a list is read
 #        only when not empty: tests/dashboard/test_verdict_page.py counts a page with
 #        every list)
 #        (the counts include the run's quarantined tests)
-# 15. navigation: projects the user may see
-RUN_QUERIES = 15
+# 16. the verdict's CODEOWNERS read (the listed tests' owners; the comparison read it
+#     too: a second read of one small row)
+# 17. navigation: projects the user may see
+RUN_QUERIES = 17
 
 # Anonymous request to /p/<slug>/tests/<id>/:
 #  1. project (access check, with its baseline run)
@@ -86,20 +90,22 @@ RUN_QUERIES = 15
 #  4. its TestStats (+ failing-since run)
 #  5. its state (active, flaky, quarantined)
 #  6. its state changes (latest 50)
-#  7. navigation: projects the user may see
-TEST_QUERIES = 7
+#  7. the project's CODEOWNERS (none stored here: no query for the test's path)
+#  8. navigation: projects the user may see
+TEST_QUERIES = 8
 
 # Anonymous request to /p/<slug>/report/ (baseline vs latest):
 #  1. project (access check, with its baseline run)
 #  2-3. default runs: the baseline's and the latest run's rollups (+ run)
-#  4-7. comparison: both runs' results, category names, the changed tests shown
-#  8-11. figures of the two runs: their rollups, their category rollups, quarantined
+#  4-8. comparison: both runs' results, category names, the project's CODEOWNERS, the
+#       changed tests shown
+#  9-12. figures of the two runs: their rollups, their category rollups, quarantined
 #        tests per category, the trends of the default branch
-# 12-13. the chart: downsampled overall points, their category points
-# 14. navigation: projects the user may see
+# 13-14. the chart: downsampled overall points, their category points
+# 15. navigation: projects the user may see
 # (With ?head=, one more: the latest complete default-branch run, to say whether the
 # head is the latest.)
-REPORT_QUERIES = 14
+REPORT_QUERIES = 15
 
 # A signed-in project admin (not a superuser): 1. the session  2. the user
 # 3. the user's permissions  4. their groups' permissions (may they administer every

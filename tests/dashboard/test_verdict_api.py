@@ -96,7 +96,8 @@ def test_lists_are_bounded_with_totals_and_short_messages():
 #  6. the counts of every list (the two runs' results, LEFT JOIN)
 #  7-9. new failures, fixed, flaky (+ test, category)
 # 10. the new failures' results in the branch's recent runs (failing since)
-VERDICT_QUERIES = 10
+# 11. the project's CODEOWNERS (the listed tests' owners)
+VERDICT_QUERIES = 11
 
 
 def test_query_count_is_fixed(project, django_assert_num_queries):

@@ -17,8 +17,9 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 #  7-9. verdict: base run, both rollups, the counts of every list
 # 10-12. verdict: new failures, fixed, flaky (+ test, category)
 # 13. verdict: the new failures' results in the branch's recent runs (failing since)
-# 14. navigation: projects the user may see
-RUN_PAGE_QUERIES = 14
+# 14. verdict: the project's CODEOWNERS (the listed tests' owners)
+# 15. navigation: projects the user may see
+RUN_PAGE_QUERIES = 15
 
 
 @pytest.fixture

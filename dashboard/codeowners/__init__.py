@@ -1,0 +1,1 @@
+"""A project's CODEOWNERS: set it (service, API, command, settings page)."""
