@@ -350,6 +350,27 @@ def post_report(base: str, token: str, xml: bytes, *, run: str) -> Answer:
     )
 
 
+class Uploader:
+    """POST reports as CI would, remembering each accepted upload's test count."""
+
+    def __init__(self, url: str, token: str):
+        self.url, self.token = url, token
+        self.expected: dict[int, int] = {}  # upload id -> testcases sent
+
+    def post(self, cases: int) -> Answer:
+        """POST a report of `cases` tests as a run of its own; it must be accepted (202)."""
+        answer = post_report(self.url, self.token, report(cases), run=uuid.uuid4().hex[:12])
+        assert answer.status == 202, answer.body
+        self.expected[answer.json()["id"]] = cases
+        return answer
+
+    def baseline(self, *, cases: int, count: int) -> list[Answer]:
+        """Return `count` healthy POSTs, after 4 that warm the web workers up (not counted)."""
+        for _ in range(4):
+            self.post(cases)
+        return [self.post(cases) for _ in range(count)]
+
+
 def latency_summary(answers: list[Answer], *, baseline: list[Answer]) -> str:
     """Return p50/max of the answers' latency, against the healthy `baseline` answers."""
     seconds = [a.seconds for a in answers]

@@ -9,7 +9,6 @@ once, with default settings.
 """
 
 import time
-import uuid
 
 import pytest
 
@@ -18,10 +17,9 @@ from ingest.services.tokens import token_create
 from tests.factories import ProjectFactory
 from tests.ingest.fault_fixtures import assert_nothing_lost, rabbit, stack  # noqa: F401
 from tests.ingest.fault_services import (
+    Uploader,
     latency_summary,
-    post_report,
     record,
-    report,
     request,
     wait_until,
 )
@@ -44,18 +42,9 @@ def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit):
     stack.start_web()
     worker = stack.start_worker()
     stack.start_beat()
-    expected: dict[int, int] = {}
-
-    def post(cases: int):
-        answer = post_report(stack.url, token, report(cases), run=uuid.uuid4().hex[:12])
-        assert answer.status == 202, answer.body
-        expected[answer.json()["id"]] = cases
-        return answer
-
-    # The first requests of a gunicorn worker load the views: not part of the baseline.
-    for _ in range(4):
-        post(SMALL_CASES)
-    healthy = [post(SMALL_CASES) for _ in range(HEALTHY)]
+    ci = Uploader(stack.url, token)
+    expected, post = ci.expected, ci.post
+    healthy = ci.baseline(cases=SMALL_CASES, count=HEALTHY)
     wait_until(
         lambda: all(processed(a.json()["id"]) for a in healthy),
         timeout=90,

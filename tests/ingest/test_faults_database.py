@@ -20,6 +20,7 @@ from tests.ingest.fault_fixtures import rabbit  # noqa: F401
 from tests.ingest.fault_services import (
     PostgresCluster,
     Stack,
+    Uploader,
     latency_summary,
     passline_env,
     post_report,
@@ -90,18 +91,9 @@ def _run(stack: Stack, cluster: PostgresCluster, url: str) -> None:
     stack.start_web()
     worker = stack.start_worker()
     stack.start_beat()
-    expected: dict[int, int] = {}
-
-    def post(cases: int):
-        answer = post_report(stack.url, token, report(cases), run=uuid.uuid4().hex[:12])
-        assert answer.status == 202, answer.body
-        expected[answer.json()["id"]] = cases
-        return answer
-
-    # The first requests of a gunicorn worker load the views: not part of the baseline.
-    for _ in range(4):
-        post(SMALL_CASES)
-    healthy = [post(SMALL_CASES) for _ in range(HEALTHY)]
+    ci = Uploader(stack.url, token)
+    expected, post = ci.expected, ci.post
+    healthy = ci.baseline(cases=SMALL_CASES, count=HEALTHY)
     wait_until(lambda: all_processed(url, expected), timeout=90, what="warm-up", logs=stack.logs)
 
     big = post(IN_FLIGHT_CASES).json()["id"]

@@ -8,7 +8,6 @@ counts; POSTs meanwhile are accepted as usual.
 """
 
 import time
-import uuid
 
 import pytest
 
@@ -17,10 +16,9 @@ from ingest.services.tokens import token_create
 from tests.factories import ProjectFactory
 from tests.ingest.fault_fixtures import assert_nothing_lost, rabbit, stack  # noqa: F401
 from tests.ingest.fault_services import (
+    Uploader,
     latency_summary,
-    post_report,
     record,
-    report,
     request,
     wait_until,
 )
@@ -37,18 +35,9 @@ def test_killed_worker_upload_is_processed_once_within_two_minutes(stack):
     stack.start_web()
     first = stack.start_worker()
     stack.start_beat()
-    expected: dict[int, int] = {}
-
-    def post(cases: int):
-        answer = post_report(stack.url, token, report(cases), run=uuid.uuid4().hex[:12])
-        assert answer.status == 202, answer.body
-        expected[answer.json()["id"]] = cases
-        return answer
-
-    # The first requests of a gunicorn worker load the views: not part of the baseline.
-    for _ in range(4):
-        post(SMALL_CASES)
-    healthy = [post(SMALL_CASES) for _ in range(HEALTHY)]
+    ci = Uploader(stack.url, token)
+    expected, post = ci.expected, ci.post
+    healthy = ci.baseline(cases=SMALL_CASES, count=HEALTHY)
     warm = [a.json()["id"] for a in healthy]
     wait_until(
         lambda: (
