@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 from django import template
@@ -199,3 +200,17 @@ OUTCOMES = {1: "passed", 2: "failed", 3: "error", 4: "skipped"}
 def outcome_name(value) -> str | None:
     """Return the word of a Result.Outcome value (1 -> "passed"); None when unknown."""
     return OUTCOMES.get(value)
+
+
+# The denominator watch ends a reason with "(compare: /p/<slug>/compare/?base=…&head=…)"
+# (dashboard.derive.flags.compare_url); only such a site-relative path becomes a link.
+_COMPARE_SUFFIX = re.compile(r"^(?P<text>.*) \(compare: (?P<url>/p/[^\s()<>\"']+)\)$", re.DOTALL)
+
+
+@register.filter
+def flag_reason(reason) -> str:
+    """Render a flag reason as HTML, its trailing compare path as a "compare the runs" link."""
+    match = _COMPARE_SUFFIX.match(str(reason or ""))
+    if match is None:
+        return format_html("{}", reason)
+    return format_html('{} (<a href="{}">compare the runs</a>)', match["text"], match["url"])

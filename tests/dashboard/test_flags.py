@@ -1,5 +1,6 @@
 """Denominator watch: flags for shrinking totals, rising skips and incomplete runs."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -166,3 +167,36 @@ def test_removed_passing_tests_are_not_vanished_failures():
     run = make_run(project, "r2", at(1), head)
     _, _, reasons = flags(run)
     assert reasons == ["total fell from 10 to 8 while the pass rate rose from 80.0% to 100.0%"]
+
+
+def test_pages_link_the_vanished_tests_to_the_compare_page(client):
+    project = ProjectFactory(is_public=True)
+    make_run(project, "r1", at(0), category_results({"A": (8, 10), "B": (8, 10)}))
+    make_run(project, "r2", at(1), category_results({"A": (8, 10), "B": (8, 8)}))
+    compare = f"/p/{project.slug}/compare/?base=r1&amp;head=r2"
+    link = f'(<a href="{compare}">compare the runs</a>)'
+    for path in (f"/p/{project.slug}/", f"/p/{project.slug}/runs/r2/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert f"vanished from this run while the pass rate rose from 80.0% to 88.9% {link}" in html
+        # No reason shows its compare path as text (the data-figures attributes keep it).
+        assert not re.search(r">[^<]*\(compare: /p/", html)
+    # On the overview each reason is an item of its own, not run together.
+    overview = client.get(f"/p/{project.slug}/").content.decode()
+    assert '<li class="muted">total fell from 20 to 18 while' in overview
+
+
+def test_flag_reason_links_only_a_site_path_and_escapes_the_rest():
+    from dashboard.templatetags.passline import flag_reason
+
+    assert flag_reason("x <b> (compare: /p/a/compare/?base=1&head=2)") == (
+        'x &lt;b&gt; (<a href="/p/a/compare/?base=1&amp;head=2">compare the runs</a>)'
+    )
+    # Anything but a site-relative /p/ path stays text.
+    assert flag_reason("x (compare: https://evil.example/)") == (
+        "x (compare: https://evil.example/)"
+    )
+    assert flag_reason('x (compare: /p/a" onmouseover="y)') == (
+        "x (compare: /p/a&quot; onmouseover=&quot;y)"
+    )
