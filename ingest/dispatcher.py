@@ -21,22 +21,18 @@ its error, gets a ``quarantine_reason`` and is no longer retried until an admin 
 "retry".
 """
 
-import atexit
 import datetime as dt
 import logging
-import os
-import queue
-import threading
-import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ingest.models import Upload
+from ingest.models import RecategorizeJob, Upload
 from ingest.processing import stale_processing
+from passline.publisher import BackgroundPublisher
 
 logger = logging.getLogger("passline.ingest")
 
@@ -82,68 +78,12 @@ def _publish(upload_ids: list[int]) -> list[int]:
     return published
 
 
-class _Publisher:
-    """A daemon thread per process that publishes the ids handed to it, in batches."""
-
-    MAX_BACKLOG = 10_000
+class _Publisher(BackgroundPublisher):
+    """The process's publisher of upload processing (``passline.publisher``)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._queue: queue.Queue[int] = queue.Queue(self.MAX_BACKLOG)
-
-    def drain(self, timeout: float = 5.0) -> None:
-        """Wait up to `timeout` seconds for what was handed over to be published.
-
-        Run at exit, so that a short-lived process (``manage.py importreports``) does
-        not leave its uploads to the dispatcher.
-        """
-        if self._pid != os.getpid():
-            return
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def submit(self, upload_id: int) -> None:
-        """Queue `upload_id` for publishing; never block (the dispatcher is the backstop)."""
-        with self._lock:
-            if self._pid != os.getpid():
-                # First use in this process (gunicorn forks after import).
-                self._queue = queue.Queue(self.MAX_BACKLOG)
-                threading.Thread(target=self._run, name="passline-publisher", daemon=True).start()
-                self._pid = os.getpid()
-                atexit.register(self.drain)
-        try:
-            self._queue.put_nowait(upload_id)
-        except queue.Full:
-            logger.warning(
-                "publish backlog full; left to the dispatcher", extra={"upload_id": upload_id}
-            )
-
-    def _run(self) -> None:
-        pending = self._queue
-        while True:
-            batch = [pending.get()]
-            while len(batch) < 500:
-                try:
-                    batch.append(pending.get_nowait())
-                except queue.Empty:
-                    break
-            close_old_connections()
-            try:
-                _publish(batch)
-            except Exception:
-                # The broker (or the database) is down: the dispatcher publishes these
-                # once it is back; nothing is lost, the uploads are committed.
-                logger.warning(
-                    "could not publish upload processing; left to the dispatcher",
-                    extra={"uploads": len(batch)},
-                    exc_info=True,
-                )
-            finally:
-                close_old_connections()
-                for _ in batch:
-                    pending.task_done()
+        # A lambda, so that tests replacing ``_publish`` are honoured.
+        super().__init__(what="upload processing", publish=lambda ids: _publish(ids))
 
 
 _publisher = _Publisher()
@@ -225,3 +165,64 @@ def upload_retry(*, upload: Upload) -> bool:
             upload_enqueue(upload_id=upload.pk)
             logger.info("upload retry requested upload_id=%s", upload.pk)
     return bool(updated)
+
+
+# Re-categorisation jobs use the same outbox: the job row is committed (queued,
+# ``published_at`` NULL) before the settings page answers, its task is published from
+# the background publisher, and the dispatcher publishes what is still due.
+
+
+def _recategorize_publish(job_ids: list[int]) -> list[int]:
+    """Publish the task of each queued job, in order; mark and return those published."""
+    # Imported late: ingest.tasks imports the processing pipeline.
+    from ingest.tasks import project_recategorize as project_recategorize_task
+
+    jobs = RecategorizeJob.objects.filter(pk__in=job_ids, status=RecategorizeJob.Status.QUEUED)
+    published: list[int] = []
+    try:
+        for job_id, project_id in jobs.order_by("pk").values_list("pk", "project_id"):
+            project_recategorize_task.delay(project_id)
+            published.append(job_id)
+    finally:
+        if published:
+            RecategorizeJob.objects.filter(pk__in=published).update(published_at=timezone.now())
+    return published
+
+
+_recategorize_publisher = BackgroundPublisher(
+    what="re-categorisation", publish=lambda ids: _recategorize_publish(ids)
+)
+
+
+def recategorize_enqueue(*, job_id: int) -> None:
+    """Publish the job's task once the current transaction commits (never blocking).
+
+    With the embedded default (eager Celery) the rules are applied right after commit.
+    """
+    from passline.celery import app
+
+    if app.conf.task_always_eager:
+        transaction.on_commit(lambda: _recategorize_publish([job_id]))
+    else:
+        transaction.on_commit(lambda: _recategorize_publisher.submit(job_id), robust=True)
+
+
+def recategorize_jobs_dispatch(*, now: dt.datetime | None = None) -> list[int]:
+    """Publish queued jobs never published (after the grace) or published long ago.
+
+    Return the ids of the jobs published. Publishing twice is harmless: one task run
+    applies the rules as they are and settles every job of the project queued before.
+    """
+    now = now or timezone.now()
+    grace = now - dt.timedelta(seconds=settings.PASSLINE_DISPATCH_GRACE_SECONDS)
+    lost = now - dt.timedelta(minutes=settings.PASSLINE_STUCK_UPLOAD_MINUTES)
+    due = RecategorizeJob.objects.filter(
+        Q(published_at__isnull=True, created_at__lt=grace) | Q(published_at__lt=lost),
+        status=RecategorizeJob.Status.QUEUED,
+    )
+    ids = list(due.order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH])
+    if not ids:
+        return []
+    published = _recategorize_publish(ids)
+    logger.info("re-categorisations published by the dispatcher", extra={"jobs": len(published)})
+    return published

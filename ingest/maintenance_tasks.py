@@ -11,7 +11,7 @@ from celery.signals import task_failure, task_postrun, task_prerun
 from django.db.models import Q
 from django.utils import timezone
 
-from ingest.dispatcher import uploads_dispatch
+from ingest.dispatcher import recategorize_jobs_dispatch, uploads_dispatch
 from ingest.models import RecategorizeJob, Result
 from ingest.retention import retention_prune
 
@@ -30,12 +30,16 @@ def retention_prune_task() -> dict:
 
 @shared_task(name="ingest.maintenance_tasks.uploads_dispatch")
 def uploads_dispatch_task() -> dict:
-    """Publish uploads that need it and quarantine hopeless ones; return their ids."""
+    """Publish uploads (and re-categorisations) that need it, quarantine hopeless uploads.
+
+    Return the ids of each.
+    """
     report = uploads_dispatch()
     return {
         "published": report.published,
         "requeued": report.requeued,
         "quarantined": report.quarantined,
+        "recategorize_jobs": recategorize_jobs_dispatch(),
     }
 
 

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ingest.categorize import CategoryMatcher
+from ingest.dispatcher import recategorize_enqueue
 from ingest.models import Category, CategoryRule, Project, RecategorizeJob, Result, Run, Test
 from ingest.patterns import PatternError, pattern_check, pattern_compile
 
@@ -117,15 +118,9 @@ def recategorize_job_start(*, project: Project, user=None) -> RecategorizeJob:
     if pending is not None:
         return pending
     job = RecategorizeJob.objects.create(project=project, created_by=user)
-    project_id = project.pk
-
-    def send() -> None:
-        from ingest.tasks import project_recategorize as project_recategorize_task
-
-        project_recategorize_task.delay(project_id)
-
-    transaction.on_commit(send)
-    logger.info("recategorize enqueued project_id=%s job_id=%s", project_id, job.pk)
+    # Never waits for the broker: the job row is the outbox (ingest.dispatcher).
+    recategorize_enqueue(job_id=job.pk)
+    logger.info("recategorize enqueued project_id=%s job_id=%s", project.pk, job.pk)
     return job
 
 

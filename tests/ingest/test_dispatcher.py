@@ -197,3 +197,88 @@ def test_background_publisher_publishes_and_marks(sent):
     while not sent and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sent == [row.pk]
+
+
+# Re-categorisation jobs: the same outbox.
+
+
+def job(*, status="queued", age_seconds=0, published=None):
+    """Create a re-categorisation job; times are seconds ago (None: NULL)."""
+    from ingest.models import RecategorizeJob
+    from tests.factories import ProjectFactory
+
+    now = timezone.now()
+    row = RecategorizeJob.objects.create(project=ProjectFactory(), status=status)
+    RecategorizeJob.objects.filter(pk=row.pk).update(
+        created_at=now - dt.timedelta(seconds=age_seconds),
+        published_at=None if published is None else now - dt.timedelta(seconds=published),
+    )
+    return row
+
+
+@pytest.fixture
+def recategorize_sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr("ingest.tasks.project_recategorize.delay", calls.append)
+    return calls
+
+
+def test_dispatcher_publishes_recategorize_jobs_that_are_due(recategorize_sent):
+    from ingest.models import RecategorizeJob
+
+    never = job(age_seconds=60)  # the web's publish failed: the broker was down
+    lost = job(age_seconds=3600, published=20 * 60)  # published, never picked up
+    job(age_seconds=1)  # fresh: the web's publisher is on it
+    job(age_seconds=60, published=30)  # published recently, waiting its turn
+    job(status="done", age_seconds=3600)
+    job(status="running", age_seconds=3600, published=3600)
+
+    assert dispatcher.recategorize_jobs_dispatch() == [never.pk, lost.pk]
+    assert recategorize_sent == [never.project_id, lost.project_id]
+    published = RecategorizeJob.objects.filter(pk__in=[never.pk, lost.pk])
+    assert all(j.published_at > timezone.now() - dt.timedelta(seconds=5) for j in published)
+    # Published now: the next run leaves them alone.
+    assert dispatcher.recategorize_jobs_dispatch() == []
+
+
+def test_dispatch_task_and_command_publish_recategorize_jobs(recategorize_sent, sent):
+    from ingest.maintenance_tasks import uploads_dispatch_task
+
+    first = job(age_seconds=60)
+    assert uploads_dispatch_task()["recategorize_jobs"] == [first.pk]
+    second = job(age_seconds=60)
+    out = StringIO()
+    call_command("dispatchuploads", stdout=out)
+    assert out.getvalue().splitlines()[-1] == f"published re-categorisation job {second.pk}"
+    assert recategorize_sent == [first.project_id, second.project_id]
+
+
+# The publisher's thread has its own connection: the job must be committed.
+@pytest.mark.django_db(transaction=True)
+def test_background_publisher_leaves_recategorize_jobs_to_the_dispatcher_when_down(
+    monkeypatch,
+):
+    """The broker refuses: the job stays unpublished, then the dispatcher publishes it."""
+    from ingest.models import RecategorizeJob
+    from passline.publisher import BackgroundPublisher
+
+    attempts = []
+
+    def broker_down(project_id):
+        attempts.append(project_id)
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr("ingest.tasks.project_recategorize.delay", broker_down)
+    row = job(age_seconds=60)
+    publisher = BackgroundPublisher(what="test", publish=dispatcher._recategorize_publish)
+    publisher.submit(row.pk)
+    publisher.drain(timeout=10)
+    assert attempts == [row.project_id]
+    row.refresh_from_db()
+    assert (row.status, row.published_at) == ("queued", None)
+
+    delivered = []
+    monkeypatch.setattr("ingest.tasks.project_recategorize.delay", delivered.append)
+    assert dispatcher.recategorize_jobs_dispatch() == [row.pk]
+    assert delivered == [row.project_id]
+    assert RecategorizeJob.objects.get(pk=row.pk).published_at is not None

@@ -2,14 +2,15 @@
 
 from django.core.management.base import BaseCommand
 
-from ingest.dispatcher import uploads_dispatch
+from ingest.dispatcher import recategorize_jobs_dispatch, uploads_dispatch
 
 
 class Command(BaseCommand):
     help = (
         "Publish queued uploads that were never published (or whose message was lost) and "
         "processing uploads whose heartbeat is stale; quarantine uploads with "
-        "PASSLINE_MAX_UPLOAD_ATTEMPTS attempts. Beat runs the same every "
+        "PASSLINE_MAX_UPLOAD_ATTEMPTS attempts; publish re-categorisation jobs the same "
+        "way. Beat runs the same every "
         "PASSLINE_DISPATCH_SECONDS."
     )
 
@@ -20,3 +21,5 @@ class Command(BaseCommand):
             self.stdout.write(f"published upload {pk}")
         for pk in report.quarantined:
             self.stdout.write(f"quarantined upload {pk}")
+        for pk in recategorize_jobs_dispatch():
+            self.stdout.write(f"published re-categorisation job {pk}")
