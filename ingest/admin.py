@@ -9,7 +9,6 @@ complete run of its own project.
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,6 +25,7 @@ from ingest.models import (
     UploadFile,
 )
 from ingest.patterns import PatternError, pattern_check
+from ingest.services.recategorize_jobs import recategorize_job_start
 
 
 class ProjectAdminForm(forms.ModelForm):
@@ -128,9 +128,7 @@ class CategoryRuleAdmin(admin.ModelAdmin):
 
     def _recategorize(self, request, project_id: int) -> None:
         """Re-apply the project's rules after commit, as the settings page does."""
-        from ingest.tasks import project_recategorize
-
-        transaction.on_commit(lambda: project_recategorize.delay(project_id))
+        recategorize_job_start(project=Project(pk=project_id), user=request.user)
         self.message_user(request, "Re-categorisation of the project's results is queued.")
 
 

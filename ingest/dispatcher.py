@@ -95,12 +95,7 @@ def upload_enqueue(*, upload_id: int) -> None:
     Best effort and never blocking: with a broker, a background thread publishes; with
     the embedded default (eager Celery) the upload is processed right after commit.
     """
-    from passline.celery import app
-
-    if app.conf.task_always_eager:
-        transaction.on_commit(lambda: _publish([upload_id]), robust=True)
-    else:
-        transaction.on_commit(lambda: _publisher.submit(upload_id), robust=True)
+    _publisher.publish_on_commit(upload_id)
 
 
 def uploads_dispatch(*, now: dt.datetime | None = None) -> DispatchReport:
@@ -195,16 +190,8 @@ _recategorize_publisher = BackgroundPublisher(
 
 
 def recategorize_enqueue(*, job_id: int) -> None:
-    """Publish the job's task once the current transaction commits (never blocking).
-
-    With the embedded default (eager Celery) the rules are applied right after commit.
-    """
-    from passline.celery import app
-
-    if app.conf.task_always_eager:
-        transaction.on_commit(lambda: _recategorize_publish([job_id]))
-    else:
-        transaction.on_commit(lambda: _recategorize_publisher.submit(job_id), robust=True)
+    """Publish the job's task once the current transaction commits (never blocking)."""
+    _recategorize_publisher.publish_on_commit(job_id)
 
 
 def recategorize_jobs_dispatch(*, now: dt.datetime | None = None) -> list[int]:

@@ -10,6 +10,7 @@ from celery import current_app, shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 
 from notify import services
+from passline.publisher import BackgroundPublisher
 
 RETRY = {
     "bind": True,
@@ -57,6 +58,16 @@ def delivery_send(self, delivery_id: int) -> str:
 def delivery_redeliver(self, delivery_id: int) -> None:
     """Send a delivery again (after ``services.delivery_redeliver`` queued it)."""
     _enqueue(delivery_id)
+
+
+def _redeliveries_publish(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        delivery_redeliver.delay(delivery_id)
+
+
+# The settings page's "Redeliver" never waits for the broker: a publish lost to an
+# outage is left to ``deliveries_sweep`` (the redelivered delivery is due at once).
+redeliveries = BackgroundPublisher(what="webhook redelivery", publish=_redeliveries_publish)
 
 
 @shared_task(**RETRY)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
 logger = logging.getLogger("passline.ops")
 
@@ -37,6 +37,19 @@ class BackgroundPublisher:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._queue: queue.Queue[int] = queue.Queue(self.MAX_BACKLOG)
+
+    def publish_on_commit(self, item_id: int) -> None:
+        """Publish `item_id` once the current transaction commits; never block the caller.
+
+        With the embedded default (eager Celery) the task runs right after commit, in
+        this process; with a broker the background thread publishes it.
+        """
+        from passline.celery import app
+
+        if app.conf.task_always_eager:
+            transaction.on_commit(lambda: self._publish([item_id]), robust=True)
+        else:
+            transaction.on_commit(lambda: self.submit(item_id), robust=True)
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait up to `timeout` seconds for what was handed over to be published.

@@ -11,6 +11,7 @@ from dashboard.project_settings.access import project_get_admin
 from dashboard.project_settings.forms import RuleForm
 from dashboard.project_settings.services import category_create
 from ingest.models import CategoryRule
+from ingest.services import recategorize_jobs
 
 
 def _save(form: RuleForm, project, rule: CategoryRule | None, user) -> None:
@@ -48,7 +49,7 @@ def _page(request, project, form, *, rule=None, preview=None, status=200):
             "form": form,
             "editing": rule,
             "preview": preview,
-            "job": rule_services.recategorize_job_latest(project=project),
+            "job": recategorize_jobs.recategorize_job_latest(project=project),
         },
         status=status,
     )
@@ -120,7 +121,7 @@ def rule_move(request, slug: str, rule_id: int):
 @require_POST
 def recategorize(request, slug: str):
     project = project_get_admin(slug=slug, user=request.user)
-    rule_services.recategorize_job_start(project=project, user=request.user)
+    recategorize_jobs.recategorize_job_start(project=project, user=request.user)
     messages.success(request, "Re-categorisation queued.")
     return redirect("project_settings:rules", slug=project.slug)
 
@@ -130,7 +131,7 @@ def recategorize(request, slug: str):
 def job_status(request, slug: str):
     """Return the newest re-categorisation job as JSON for the progress line."""
     project = project_get_admin(slug=slug, user=request.user)
-    job = rule_services.recategorize_job_latest(project=project)
+    job = recategorize_jobs.recategorize_job_latest(project=project)
     if job is None:
         return JsonResponse({"status": None})
     return JsonResponse(

@@ -1,23 +1,19 @@
 """Category rules: ordered edits, re-categorisation jobs and the live preview."""
 
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from ingest.categorize import CategoryMatcher
-from ingest.dispatcher import recategorize_enqueue
-from ingest.models import Category, CategoryRule, Project, RecategorizeJob, Result, Run, Test
+from ingest.models import Category, CategoryRule, Project, Result, Run, Test
 from ingest.patterns import PatternError, pattern_check, pattern_compile
+from ingest.services.recategorize_jobs import recategorize_job_start
 
 logger = logging.getLogger("passline.dashboard")
 
-# A queued job younger than this is reused: its task will apply the latest rules.
-_JOB_COALESCE = dt.timedelta(minutes=10)
 PREVIEW_RUNS = 3
 PREVIEW_SCAN_LIMIT = 20_000
 PREVIEW_SHOWN = 50
@@ -98,35 +94,6 @@ def _renumber(project: Project) -> list[CategoryRule]:
             CategoryRule.objects.filter(pk=rule.pk).update(position=i)
             rule.position = i
     return rules
-
-
-def recategorize_job_start(*, project: Project, user=None) -> RecategorizeJob:
-    """Record a re-categorisation request and enqueue the task after commit.
-
-    A job still queued (and recent) is returned instead: one task run applies the rules
-    as they are when it starts, so it covers every change made before.
-    """
-    pending = (
-        RecategorizeJob.objects.filter(
-            project=project,
-            status=RecategorizeJob.Status.QUEUED,
-            created_at__gte=timezone.now() - _JOB_COALESCE,
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if pending is not None:
-        return pending
-    job = RecategorizeJob.objects.create(project=project, created_by=user)
-    # Never waits for the broker: the job row is the outbox (ingest.dispatcher).
-    recategorize_enqueue(job_id=job.pk)
-    logger.info("recategorize enqueued project_id=%s job_id=%s", project.pk, job.pk)
-    return job
-
-
-def recategorize_job_latest(*, project: Project) -> RecategorizeJob | None:
-    """Return the project's newest re-categorisation job, if any (1 query)."""
-    return RecategorizeJob.objects.filter(project=project).order_by("-created_at", "-id").first()
 
 
 @dataclass

@@ -224,11 +224,14 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> SendOu
 
 
 def delivery_redeliver(*, delivery: Delivery) -> bool:
-    """Queue a delivery again (same ``X-Passline-Delivery``); False while it is sending."""
+    """Queue a delivery again (same ``X-Passline-Delivery``); False while it is sending.
+
+    It is due at once, so ``deliveries_sweep`` sends it if the task's message is lost.
+    """
     return bool(
         Delivery.objects.filter(pk=delivery.pk)
         .exclude(status=Delivery.Status.SENDING)
-        .update(status=Delivery.Status.PENDING, next_attempt_at=None, attempts=0)
+        .update(status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), attempts=0)
     )
 
 

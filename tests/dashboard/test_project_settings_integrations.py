@@ -166,3 +166,28 @@ def test_integrations_page_query_count_does_not_grow_with_webhooks(
     # per webhook (subquery), those deliveries + runs, forge log + deliveries + runs, nav
     with django_assert_num_queries(12):
         assert signed_in.get(URL).status_code == 200
+
+
+def test_redeliver_never_waits_for_the_broker(
+    signed_in, project, settings, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With a broker, the request only hands the delivery to the background publisher."""
+    from notify import tasks
+    from passline.celery import app
+
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    services.webhook_create(
+        project=project, kind="generic", url=f"{receiver.url}/x", events=["run.completed"]
+    )
+    [delivery_id] = services.run_notify(run_id=head_run(project).pk)
+    services.delivery_send(delivery_id=delivery_id)
+    handed = []
+    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
+    monkeypatch.setattr(tasks.redeliveries, "submit", handed.append)
+    monkeypatch.setattr(
+        "notify.tasks.delivery_redeliver.delay", lambda pk: pytest.fail("published in the request")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in.post(f"{URL}deliveries/{delivery_id}/redeliver/")
+    assert response.status_code == 302
+    assert handed == [delivery_id]

@@ -7,6 +7,7 @@ from dashboard.project_settings import rules as rule_services
 from ingest.categorize import category_uncategorized
 from ingest.models import Category, CategoryRule, Membership, RecategorizeJob, Result
 from ingest.patterns import PatternError, pattern_check
+from ingest.services import recategorize_jobs
 from tests.factories import CategoryFactory, ProjectFactory, RunFactory, TestFactory, UploadFactory
 
 pytestmark = pytest.mark.django_db
@@ -189,11 +190,11 @@ def test_saving_a_rule_never_waits_for_the_broker(
 
 def test_queued_job_is_reused_until_its_task_starts(project, auth, monkeypatch):
     monkeypatch.setattr("ingest.tasks.project_recategorize.delay", lambda pk: None)
-    first = rule_services.recategorize_job_start(project=project)
-    second = rule_services.recategorize_job_start(project=project)
+    first = recategorize_jobs.recategorize_job_start(project=project)
+    second = recategorize_jobs.recategorize_job_start(project=project)
     assert first.pk == second.pk
     RecategorizeJob.objects.filter(pk=first.pk).update(status="running")
-    third = rule_services.recategorize_job_start(project=project)
+    third = recategorize_jobs.recategorize_job_start(project=project)
     assert third.pk != first.pk
 
 
@@ -203,7 +204,7 @@ def test_failed_task_marks_job_failed(project, monkeypatch, django_capture_on_co
 
     monkeypatch.setattr("ingest.tasks.project_recategorize_service", boom)
     with django_capture_on_commit_callbacks(execute=True):
-        job = rule_services.recategorize_job_start(project=project)
+        job = recategorize_jobs.recategorize_job_start(project=project)
     job.refresh_from_db()
     assert job.status == "failed"
     assert "disk full" in job.error

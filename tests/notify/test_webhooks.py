@@ -238,6 +238,21 @@ def test_redeliver_sends_the_same_delivery_again(
     assert DeliveryAttempt.objects.filter(delivery=delivery, ok=True).count() == 2
 
 
+def test_a_redelivery_whose_message_is_lost_is_sent_by_the_sweep(
+    project, hook, receiver, django_capture_on_commit_callbacks
+):
+    """ "Redeliver" with the broker down: the publish fails, the beat sweep sends it."""
+    hook.events = ["run.completed"]
+    hook.save()
+    complete(django_capture_on_commit_callbacks, head_run(project))
+    delivery = Delivery.objects.get(webhook=hook)
+    assert services.delivery_redeliver(delivery=delivery)  # its message never arrives
+    assert services.deliveries_due() == [delivery.pk]
+    tasks.deliveries_sweep()
+    assert [r.headers["x-passline-delivery"] for r in receiver.requests] == [str(delivery.uuid)] * 2
+    assert services.deliveries_due() == []
+
+
 def test_the_webhook_url_and_secret_are_stored_encrypted(project, hook, receiver):
     stored = Webhook.objects.values("url_encrypted", "secret_encrypted").get(pk=hook.pk)
     assert receiver.url not in json.dumps(stored) and SECRET not in json.dumps(stored)
