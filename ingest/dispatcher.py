@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from ingest.models import RecategorizeJob, Upload
 from ingest.processing import stale_processing
-from passline.publisher import BackgroundPublisher
+from passline.publisher import BackgroundPublisher, publish_each
 
 logger = logging.getLogger("passline.ingest")
 
@@ -59,23 +59,15 @@ class DispatchReport:
 
 
 def _publish(upload_ids: list[int]) -> list[int]:
-    """Publish processing of each upload, in order; mark and return those published.
-
-    Stop at the first failure (the broker is down: the rest would fail too) and
-    re-raise it after marking what was published.
-    """
+    """Publish processing of each upload, in order; mark and return those published."""
     # Imported late: ingest.tasks imports the processing pipeline.
     from ingest.tasks import upload_process as upload_process_task
 
-    published: list[int] = []
-    try:
-        for upload_id in upload_ids:
-            upload_process_task.delay(upload_id)
-            published.append(upload_id)
-    finally:
-        if published:
-            Upload.objects.filter(pk__in=published).update(dispatched_at=timezone.now())
-    return published
+    return publish_each(
+        upload_ids,
+        send=upload_process_task.delay,
+        mark=lambda ids: Upload.objects.filter(pk__in=ids).update(dispatched_at=timezone.now()),
+    )
 
 
 class _Publisher(BackgroundPublisher):
@@ -172,16 +164,15 @@ def _recategorize_publish(job_ids: list[int]) -> list[int]:
     # Imported late: ingest.tasks imports the processing pipeline.
     from ingest.tasks import project_recategorize as project_recategorize_task
 
-    jobs = RecategorizeJob.objects.filter(pk__in=job_ids, status=RecategorizeJob.Status.QUEUED)
-    published: list[int] = []
-    try:
-        for job_id, project_id in jobs.order_by("pk").values_list("pk", "project_id"):
-            project_recategorize_task.delay(project_id)
-            published.append(job_id)
-    finally:
-        if published:
-            RecategorizeJob.objects.filter(pk__in=published).update(published_at=timezone.now())
-    return published
+    queued = RecategorizeJob.objects.filter(pk__in=job_ids, status=RecategorizeJob.Status.QUEUED)
+    project_of = dict(queued.values_list("pk", "project_id"))
+    return publish_each(
+        sorted(project_of),
+        send=lambda job_id: project_recategorize_task.delay(project_of[job_id]),
+        mark=lambda ids: RecategorizeJob.objects.filter(pk__in=ids).update(
+            published_at=timezone.now()
+        ),
+    )
 
 
 _recategorize_publisher = BackgroundPublisher(

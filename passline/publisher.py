@@ -21,6 +21,25 @@ from django.db import close_old_connections, transaction
 logger = logging.getLogger("passline.ops")
 
 
+def publish_each(
+    ids: list[int], *, send: Callable[[int], object], mark: Callable[[list[int]], object]
+) -> list[int]:
+    """Call ``send(id)`` for each id in order, then ``mark`` those sent; return them.
+
+    Stop at the first failure (the broker is down: the rest would fail too) and re-raise
+    it after marking what was sent.
+    """
+    sent: list[int] = []
+    try:
+        for item_id in ids:
+            send(item_id)
+            sent.append(item_id)
+    finally:
+        if sent:
+            mark(sent)
+    return sent
+
+
 class BackgroundPublisher:
     """A daemon thread per process that calls ``publish(ids)`` on the ids handed to it.
 
