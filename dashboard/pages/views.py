@@ -17,7 +17,7 @@ from django.shortcuts import render
 from dashboard.access import project_can_admin, project_get_visible, project_list_visible
 from dashboard.analytics.targets import BP, effective_target_bp, pass_rate
 from dashboard.pages import charts
-from dashboard.pages.filters import filters_get
+from dashboard.pages.filters import filters_get, owner_param
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
@@ -62,11 +62,6 @@ def _headline(*, project, branch: str | None = None) -> dict | None:
     headline["run_at"] = _when(found["run"]["started_at"])
     headline["categories"] = [_for_page(c) for c in found["categories"]]
     return headline
-
-
-def _owner_param(request) -> str:
-    """Return ``?owner=`` (a handle like ``@org/team``, ``none`` for unowned), or ""."""
-    return (request.GET.get("owner") or "").strip()[:200]
 
 
 def _with_owners(*, project, codeowners, lists: list[list[dict]], owner: str) -> list[list[dict]]:
@@ -172,7 +167,7 @@ def category_detail(request, slug: str, category: str):
         category_id=category.pk,
     )[1:]
     figure = charts.pass_rate_figure(series=mine, target=target) if mine else None
-    owner = _owner_param(request)
+    owner = owner_param(request)
     codeowners = codeowners_get(project=project)
     failing, flaky = _with_owners(
         project=project,
@@ -216,7 +211,7 @@ def run_detail(request, slug: str, key: str):
     run = runs.run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
-    owner = _owner_param(request)
+    owner = owner_param(request)
     detail = runs.run_detail_get(
         project=project, run=run, changes_limit=CHANGES_SHOWN, owner=owner or None
     )
@@ -280,7 +275,7 @@ def compare(request, slug: str):
         default_base, default_head = runs.compare_default_runs(project=project)
         base, head = base or default_base, head or default_head
     result = None
-    owner = _owner_param(request)
+    owner = owner_param(request)
     if base and head:
         result = runs_compare(
             project=project,

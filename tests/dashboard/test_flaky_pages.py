@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
+from dashboard.codeowners.services import codeowners_set
 from dashboard.derive.detect import run_detect
 from dashboard.lifecycle.models import TestState, TestStateChange
 from dashboard.services.quarantine import test_quarantine
@@ -20,11 +21,12 @@ LETTERS = {"p": (1, False), "f": (2, False), "r": (1, True), "s": (4, False)}
 
 # Anonymous request to /p/<slug>/flaky/:
 #  1. project (access check, with its baseline run)
-#  2. candidate signals (+ test, its stats and category, its state)
-#  3. the last failures' messages of the tests shown (one window query)
-#  4. state counts (flaky, quarantined, suggested)
-#  5. navigation: projects the user may see
-FLAKY_QUERIES = 5
+#  2. the project's CODEOWNERS (owners are matched on the paths query 3 reads)
+#  3. candidate signals (+ test, its stats and category, its state)
+#  4. the last failures' messages of the tests shown (one window query)
+#  5. state counts (flaky, quarantined, suggested)
+#  6. navigation: projects the user may see
+FLAKY_QUERIES = 6
 
 
 def history(project, tests: dict[str, str], messages: dict[str, list[str]] | None = None):
@@ -103,6 +105,40 @@ def test_flaky_page_query_count(client, django_assert_num_queries, extra):
         response = client.get("/p/shop/flaky/")
     assert response.status_code == 200
     assert response.content.decode().count("<tr data-test=") == 2 + extra
+
+
+def owner_cells(html: str) -> dict[str, list[str]]:
+    """Return {test name: owners shown in its row} of the flaky table."""
+    found = {}
+    for row in re.findall(r'<tr data-test="\d+">.*?</tr>', html, re.S):
+        name = rows(row)[0]
+        found[name] = re.findall(r'<a class="owner" href="[^"]*">([^<]+)</a>', row)
+    return found
+
+
+def test_flaky_page_shows_owners_and_filters_by_owner(client, shop):
+    # often_retried by its file; breaks_more by its classname as a path (pkg/breaks_more).
+    Test.objects.filter(project=shop, name="often_retried").update(file="src/net/test_io.py")
+    codeowners_set(project=shop, text="* @org/core\n/src/net/ @org/net @bob\n", source="api")
+    html = client.get("/p/shop/flaky/").content.decode()
+    assert "<th>Owners</th>" in html
+    assert owner_cells(html) == {
+        "often_retried": ["@org/net", "@bob"],
+        "breaks_more": ["@org/core"],
+    }
+    assert rows(client.get("/p/shop/flaky/?owner=@BOB").content.decode()) == ["often_retried"]
+    filtered = client.get("/p/shop/flaky/?owner=@org/core&sort=broke").content.decode()
+    assert rows(filtered) == ["breaks_more"]
+    assert "Showing tests owned by <strong>@org/core</strong>" in filtered
+    # The sort links keep the owner filter.
+    assert 'href="?owner=%40org%2Fcore&amp;sort=flake"' in filtered
+    nobody = client.get("/p/shop/flaky/?owner=none").content.decode()
+    assert rows(nobody) == [] and "No flaky test owned by none" in nobody
+
+
+def test_flaky_page_without_codeowners_has_no_owner_column(client, shop):
+    html = client.get("/p/shop/flaky/").content.decode()
+    assert "<th>Owners</th>" not in html and 'name="owner"' not in html
 
 
 @pytest.fixture
