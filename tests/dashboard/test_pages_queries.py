@@ -104,7 +104,8 @@ TEST_QUERIES = 8
 # 13-14. the chart: downsampled overall points, their category points
 # 15. navigation: projects the user may see
 # (With ?head=, one more: the latest complete default-branch run, to say whether the
-# head is the latest.)
+# head is the latest. With CODEOWNERS rules, the owner sections add: the quarantined
+# tests' ids, the head run's results of interest, those of quarantined tests that passed.)
 REPORT_QUERIES = 15
 
 # A signed-in project admin (not a superuser): 1. the session  2. the user
