@@ -22,7 +22,7 @@ from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
 from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
-from dashboard.selectors.quarantine import test_state_get
+from dashboard.selectors.quarantine import quarantined_count, test_state_get
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
@@ -308,5 +308,6 @@ def compare(request, slug: str):
             "figure": figure,
             "run_keys": runs.recent_run_keys(project=project),
             "owner": owner,
+            "quarantined": quarantined_count(project=project) if result else None,
         },
     )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.lifecycle.events import QUARANTINE_EXPIRED, TEST_QUARANTINED, event_send
-from dashboard.lifecycle.models import TestState, TestStateChange
+from dashboard.lifecycle.models import TestSignal, TestState, TestStateChange
 from dashboard.selectors.links import test_url
 from dashboard.selectors.owners import codeowners_get, owners_for_paths
 from ingest.identity import test_identity
@@ -241,10 +241,16 @@ def test_unquarantine(
 def test_mark_active(
     *, project: Project, test: Test, actor: str, reason: str = "", now: datetime | None = None
 ) -> TestState:
-    """Mark ``test`` fixed: back to active from flaky or quarantined."""
+    """Mark ``test`` fixed: back to active from flaky or quarantined, with a fresh window.
+
+    The detectors' window (``TestSignal.history``) and last flip are cleared, so the
+    retries and flips from before the fix neither detect it again at the next run nor
+    show on the flaky page; detection starts over from the runs after the fix. The
+    signal's last run is kept: a run older than it is still not folded in.
+    """
     now = now or timezone.now()
     with transaction.atomic():
-        return _change(
+        state = _change(
             test=test,
             project_id=project.pk,
             to_state=State.ACTIVE,
@@ -252,6 +258,8 @@ def test_mark_active(
             reason=reason or "marked as fixed",
             now=now,
         )
+        TestSignal.objects.filter(test=test).update(history="", last_flip_at=None)
+    return state
 
 
 def suggestion_accept(

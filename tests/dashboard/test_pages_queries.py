@@ -38,8 +38,9 @@ OVERVIEW_QUERIES = 12
 #  7. the project's CODEOWNERS (owners of the changed tests; none stored here)
 #  8. the changed tests shown (classname, name, file)
 #  9. run keys for the run pickers
-# 10. navigation: projects the user may see
-COMPARE_QUERIES = 10
+# 10. how many tests are quarantined
+# 11. navigation: projects the user may see
+COMPARE_QUERIES = 11
 
 
 # Anonymous request to / (the project list), whatever the number of projects:
