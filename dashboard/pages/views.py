@@ -22,7 +22,11 @@ from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
 from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
-from dashboard.selectors.quarantine import quarantined_count, test_state_get
+from dashboard.selectors.quarantine import (
+    quarantined_by_project,
+    quarantined_count,
+    test_state_get,
+)
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
@@ -85,11 +89,13 @@ def project_list(request):
     headlines = summary.projects_headline_list(projects=visible)
     projects = [project for project, _ in headlines]
     sparks = series.sparklines_get(projects=projects, max_points=SPARK_POINTS)
+    quarantined = quarantined_by_project(projects=projects)
     rows = [
         {
             "project": project,
             "headline": _for_page(headline) if headline else None,
             "spark": sparks[project.pk],
+            "quarantined": quarantined[project.pk],
         }
         for project, headline in headlines
     ]

@@ -84,6 +84,17 @@ def quarantined_count(*, project: Project) -> int:
     return TestState.objects.filter(project=project, state=State.QUARANTINED).count()
 
 
+def quarantined_by_project(*, projects: list[Project]) -> dict[int, int]:
+    """Return {project id: quarantined tests} for ``projects`` (1 query; 0 when none)."""
+    rows = (
+        TestState.objects.filter(project__in=projects, state=State.QUARANTINED)
+        .values_list("project_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {project.pk: 0 for project in projects} | dict(rows)
+
+
 def quarantined_by_category(*, project: Project) -> dict:
     """Return {category id (None: no stats yet): quarantined tests} (1 query)."""
     rows = (

@@ -237,7 +237,7 @@ def test_pages_exports_and_summary_say_how_many_are_quarantined(client):
     failing = Test.objects.filter(project=project).order_by("name").last()
     test_quarantine(project=project, test=failing, reason="x", actor="a")
     pages = ("/p/q/", "/p/q/runs/r2/", "/p/q/c/Cache/", "/p/q/report/", "/p/q/compare/")
-    for url in (*pages, "/p/q/flaky/"):
+    for url in (*pages, "/p/q/flaky/", "/"):
         assert 'data-quarantined="1"' in client.get(url).content.decode(), url
     summary = client.get("/api/v1/projects/q/summary").json()
     assert summary["quarantined"] == 1

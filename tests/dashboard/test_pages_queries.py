@@ -48,7 +48,8 @@ COMPARE_QUERIES = 11
 #  2. the rollups of those runs (+ run)
 #  3. the overall cached trends of those projects
 #  4. sparklines: every project's downsampled points (one window query)
-PROJECT_LIST_QUERIES = 4
+#  5. quarantined tests per project
+PROJECT_LIST_QUERIES = 5
 
 # Anonymous request to /p/<slug>/c/<category>/:
 #  1. project (access check, with its baseline run)
