@@ -10,14 +10,6 @@ its own way. Timestamps are ISO 8601 UTC; they are shown as "2026-04-09 12:00 UT
 from notify.messages import MAX_CHAT_TESTS, percent
 
 TEST_EVENTS = ("test.quarantined", "quarantine.expired")
-WEEK_LABELS = {
-    "detected": "newly detected as flaky",
-    "quarantined_automatically": "quarantined automatically",
-    "quarantined_by_people": "quarantined (or renewed) by people",
-    "active_by_people": "lifted or marked fixed by people",
-    "lifted_automatically": "back to active after passing runs in a row",
-    "expired": "quarantines expired",
-}
 
 
 def when(value: str | None) -> str:
@@ -90,10 +82,6 @@ def _digest_lines(digest: dict) -> list[tuple[str, str]]:
             "",
         )
     ]
-    week = digest.get("week") or {}
-    done = [f"{week[k]} {label}" for k, label in WEEK_LABELS.items() if week.get(k)]
-    if done:
-        lines.append(("This week: " + "; ".join(done), ""))
     flaky = digest.get("flaky") or []
     if flaky:
         lines.append(("Most flaky:", ""))
