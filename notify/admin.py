@@ -29,7 +29,7 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("uuid", "project", "event", "run", "status", "attempts", "created_at")
+    list_display = ("uuid", "project", "event", "run", "detail", "status", "attempts", "created_at")
     list_filter = ("status", "event")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [AttemptInline]

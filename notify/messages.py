@@ -4,7 +4,13 @@ Every message names the project, the branch, links the run, says what changed (n
 failures with category and owners when known) and gives the pass rate against the
 target. The verdict is the dict of ``GET …/runs/<key>/verdict`` (DESIGN.md, Feedback);
 rates are fractions 0..1, ``delta_points`` is in percentage points.
+
+Quarantined tests are never reported as new failures: the verdict lists them among its
+``new_failures`` (flagged ``quarantined``, as the API contract says), and messages count
+and list them apart, as "failing in quarantine".
 """
+
+from notify.events import regression_failures
 
 MAX_COMMENT_CHARS = 60_000
 MAX_LISTED_TESTS = 50
@@ -50,6 +56,19 @@ def total(verdict: dict, key: str) -> int:
     return max(verdict.get(f"{key}_total") or 0, len(listed))
 
 
+def quarantined_new(verdict: dict) -> int:
+    """Return how many new failures are of quarantined tests."""
+    count = verdict.get("quarantined_new_failures")
+    if count is None:  # a verdict stored before the count existed
+        count = sum(1 for t in verdict.get("new_failures") or [] if t.get("quarantined"))
+    return count
+
+
+def reported_new(verdict: dict) -> int:
+    """Return how many new failures messages report: those of tests not quarantined."""
+    return max(total(verdict, "new_failures") - quarantined_new(verdict), 0)
+
+
 def _test_details(test: dict, *, run: str) -> str:
     bits = []
     if test.get("category"):
@@ -80,9 +99,11 @@ def rate_line(verdict: dict) -> str:
 def change_line(verdict: dict) -> str:
     """Return "3 new failures, 5 fixed, 111 still failing" (only the non-zero parts)."""
     parts = []
-    new, fixed = total(verdict, "new_failures"), total(verdict, "fixed")
+    new, fixed = reported_new(verdict), total(verdict, "fixed")
     if new:
         parts.append(f"{new} new failure{'s' if new != 1 else ''}")
+    if quarantined_new(verdict):
+        parts.append(f"{quarantined_new(verdict)} failing in quarantine")
     if fixed:
         parts.append(f"{fixed} fixed")
     if verdict.get("still_failing"):
@@ -98,7 +119,7 @@ def headline(*, event: str, verdict: dict, project: str, detail: str = "") -> st
     """Return a one-line title for ``event`` about the verdict's run."""
     where = f"{project} · {verdict.get('branch') or '?'} · run {verdict.get('run')}"
     if event == "regression":
-        new = total(verdict, "new_failures")
+        new = reported_new(verdict)
         return f"Regression in {where}: {new} new failure{'s' if new != 1 else ''}"
     if event == "target.reached":
         return f"Target reached in {where}" + (f": {detail}" if detail else "")
@@ -113,12 +134,12 @@ def chat_lines(*, event: str, verdict: dict, detail: str = "") -> list[str]:
     lines = [rate_line(verdict), change_line(verdict)]
     if event == "target.reached" and detail:
         lines.insert(0, detail)
-    new = verdict.get("new_failures") or []
+    new = regression_failures(verdict)
     for test in new[:MAX_CHAT_TESTS]:
         details = _test_details(test, run=verdict.get("run", ""))
         lines.append(f"• {_clip(test_label(test), 150)}" + (f" ({details})" if details else ""))
-    if total(verdict, "new_failures") > MAX_CHAT_TESTS:
-        lines.append(f"… and {total(verdict, 'new_failures') - MAX_CHAT_TESTS} more")
+    if reported_new(verdict) > MAX_CHAT_TESTS:
+        lines.append(f"… and {reported_new(verdict) - MAX_CHAT_TESTS} more")
     return lines
 
 
@@ -179,17 +200,26 @@ def comment_markdown(*, verdict: dict, slug: str, project: str, gates: list[str]
     ]
     if verdict.get("flags"):
         lines += ["", f"⚠️ Flagged: {', '.join(verdict['flags'])}."]
-    for title, key in (("New failures", "new_failures"), ("Fixed", "fixed")):
-        tests, count = verdict.get(key) or [], total(verdict, key)
+    listed_new = verdict.get("new_failures") or []
+    sections = (
+        ("New failures", regression_failures(verdict), reported_new(verdict), True, ""),
+        (
+            "Failing in quarantine",
+            [t for t in listed_new if t.get("quarantined")],
+            quarantined_new(verdict),
+            True,
+            "Quarantined tests: not new failures for the gates; they still count as not passing.",
+        ),
+        ("Fixed", verdict.get("fixed") or [], total(verdict, "fixed"), False, ""),
+    )
+    for title, tests, count, since, note in sections:
         if not count:
             continue
         run = verdict.get("run", "")
-        lines += [
-            "",
-            f"#### {title} ({count})",
-            "",
-            *_test_table(tests, run=run, since=key == "new_failures"),
-        ]
+        lines += ["", f"#### {title} ({count})", ""]
+        if note:
+            lines += [note, ""]
+        lines += _test_table(tests, run=run, since=since)
         if count > min(len(tests), MAX_LISTED_TESTS):
             shown = min(len(tests), MAX_LISTED_TESTS)
             lines += ["", f"…and {count - shown} more: [see the run]({url})."]

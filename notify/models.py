@@ -3,10 +3,12 @@
 - ``ForgeIntegration``: at most one per project, GitHub or GitLab; a sticky PR/MR comment
   and a commit status for each completed run with a ``pr``.
 - ``Webhook``: generic (signed JSON), Slack or Teams, subscribed to some events.
-- ``Delivery``: one message for one (target, event, run): the idempotency record. However
-  many parts, task retries or duplicate signals a run has, the unique constraints leave
-  one row, and it is sent until it succeeds or gives up. Redelivery reuses the row (and
-  its ``uuid``, sent as ``X-Passline-Delivery``).
+- ``Delivery``: one message for one (target, event, run), or for one (webhook, lifecycle
+  event): the idempotency record. However many parts, task retries or duplicate signals
+  a run has, the unique constraints leave one row, and it is sent until it succeeds or
+  gives up. Redelivery reuses the row (and its ``uuid``, sent as ``X-Passline-Delivery``).
+  Lifecycle events (``test.quarantined``, ``quarantine.expired``, ``digest.weekly``)
+  have no run: their ``key`` (a hash of the event and its payload) identifies them.
 - ``DeliveryAttempt``: each try of a delivery (time, HTTP status, duration, error): the
   per-webhook log of the settings page.
 - ``TargetWatch``: whether the project (or a category) was at its target after its latest
@@ -22,9 +24,11 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from dashboard.lifecycle.events import EVENTS as LIFECYCLE_EVENTS
 from ingest.models import Category, Project, Run
 
-EVENTS = ("regression", "target.reached", "run.flagged", "run.completed")
+RUN_EVENTS = ("regression", "target.reached", "run.flagged", "run.completed")
+EVENTS = RUN_EVENTS + LIFECYCLE_EVENTS
 FORGE_EVENT = "pr.feedback"
 GATES = ("new-failures", "below-target", "flagged")
 
@@ -100,10 +104,15 @@ class Delivery(models.Model):
         related_name="deliveries",
     )
     event = models.CharField(max_length=32)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    # None for lifecycle events, which ``key`` identifies instead.
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64, blank=True, default="")
     # The verdict as it was when the run completed: every retry and redelivery sends the
-    # same message. ``detail`` names what reached its target (target.reached).
+    # same message. ``detail`` names what reached its target (target.reached), or the
+    # subject of a lifecycle event (the test, the digest's week).
     verdict = models.JSONField(default=dict)
+    # A lifecycle event's payload as it was raised (docs/flaky.md); {} for run events.
+    payload = models.JSONField(default=dict)
     detail = models.CharField(max_length=1000, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -127,6 +136,15 @@ class Delivery(models.Model):
                 condition=Q(forge__isnull=False),
                 name="delivery_once_per_forge_event_run",
             ),
+            models.UniqueConstraint(
+                fields=["webhook", "event", "key"],
+                condition=Q(webhook__isnull=False, run__isnull=True),
+                name="delivery_once_per_webhook_lifecycle_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(run__isnull=False) | (Q(webhook__isnull=False) & ~Q(key="")),
+                name="delivery_has_run_or_key",
+            ),
             models.CheckConstraint(
                 condition=Q(webhook__isnull=True) ^ Q(forge__isnull=True),
                 name="delivery_has_one_target",
@@ -137,7 +155,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"delivery {self.uuid} {self.event} run {self.run_id}: {self.status}"
+        about = f"run {self.run_id}" if self.run_id else self.detail
+        return f"delivery {self.uuid} {self.event} {about}: {self.status}"
 
 
 class DeliveryAttempt(models.Model):

@@ -4,7 +4,9 @@
 ``verdict_markdown`` is the same as Markdown for ``$GITHUB_STEP_SUMMARY``. Both list
 at most ``SHOWN`` new failures and cut long names, so a summary stays far below the
 limits of CI systems (GitHub's step summary takes up to 1 MiB, a check run 65,535
-characters). Standard library only.
+characters). New failures of quarantined tests are not new failures here (they never
+fail a gate): they are counted and listed apart, as "failing in quarantine".
+Standard library only.
 """
 
 from __future__ import annotations
@@ -33,6 +35,23 @@ def _test_name(item: dict) -> str:
     return _cut(f"{classname}::{name}" if classname else name)
 
 
+def _split_new(verdict: dict) -> tuple[list[dict], int, list[dict], int]:
+    """Return the new failures (listed, total) and those in quarantine (listed, total)."""
+    listed = verdict.get("new_failures") or []
+    new = [item for item in listed if not item.get("quarantined")]
+    held = [item for item in listed if item.get("quarantined")]
+    held_total = verdict.get("quarantined_new_failures", len(held))
+    new_total = max(verdict.get("new_failures_total", len(listed)) - held_total, len(new))
+    return new, new_total, held, held_total
+
+
+def _held_names(held: list[dict], held_total: int, name) -> str:
+    """Return the quarantined failures' names, "… and N more" past SHOWN or the list."""
+    shown = held[:SHOWN]
+    more = f" … and {held_total - len(shown)} more" if held_total > len(shown) else ""
+    return ", ".join(name(item) for item in shown) + more
+
+
 def failed_gates(verdict: dict, gates: Sequence[str]) -> list[str]:
     """Return the chosen ``gates`` that the verdict says fail, in the order given."""
     outcomes = verdict.get("gates") or {}
@@ -44,9 +63,11 @@ def headline(verdict: dict) -> str:
     base = verdict.get("base")
     against = f" against {base['branch']} ({base['run']})" if base else " (no base run)"
     change = _points(verdict.get("delta_points"))
-    parts = [
-        f"{verdict.get('new_failures_total', len(verdict.get('new_failures') or []))} new "
-        "failure" + ("" if verdict.get("new_failures_total") == 1 else "s"),
+    _new, new_total, _held, held_total = _split_new(verdict)
+    parts = [f"{new_total} new failure" + ("" if new_total == 1 else "s")]
+    if held_total:
+        parts.append(f"{held_total} failing in quarantine")
+    parts += [
         f"{verdict.get('fixed_total', len(verdict.get('fixed') or []))} fixed",
         f"{verdict.get('still_failing', 0)} still failing",
     ]
@@ -75,8 +96,8 @@ def _gates_line(verdict: dict, gates: Sequence[str], *, markdown: bool) -> str:
 def verdict_text(verdict: dict, *, gates: Sequence[str], url: str) -> str:
     """Return the plain-text verdict: headline, up to 20 new failures, gates, link."""
     lines = ["passline: " + headline(verdict)]
-    failures = (verdict.get("new_failures") or [])[:SHOWN]
-    total = verdict.get("new_failures_total", len(failures))
+    failures, total, held, held_total = _split_new(verdict)
+    failures = failures[:SHOWN]
     if failures:
         lines.append(f"New failures ({total}):")
         for item in failures:
@@ -90,6 +111,9 @@ def verdict_text(verdict: dict, *, gates: Sequence[str], url: str) -> str:
             lines.append(line)
         if total > len(failures):
             lines.append(f"  … and {total - len(failures)} more")
+    if held_total:
+        names = _held_names(held, held_total, _test_name)
+        lines.append(f"Failing in quarantine ({held_total}, no gate fails on them): {names}")
     if gates:
         lines.append(_gates_line(verdict, gates, markdown=False))
     lines.append(url)
@@ -109,8 +133,8 @@ def verdict_markdown(verdict: dict, *, gates: Sequence[str], url: str) -> str:
     failing = failed_gates(verdict, gates)
     icon = "❌" if failing else "✅"
     lines = [f"### {icon} passline: {_md(headline(verdict))}", ""]
-    failures = (verdict.get("new_failures") or [])[:SHOWN]
-    total = verdict.get("new_failures_total", len(failures))
+    failures, total, held, held_total = _split_new(verdict)
+    failures = failures[:SHOWN]
     if failures:
         lines += [
             f"**New failures ({total})**",
@@ -135,6 +159,13 @@ def verdict_markdown(verdict: dict, *, gates: Sequence[str], url: str) -> str:
         if total > len(failures):
             lines.append(f"\n… and {total - len(failures)} more.")
         lines.append("")
+    if held_total:
+        names = _held_names(held, held_total, lambda item: _md(_test_name(item)))
+        lines += [
+            f"**Failing in quarantine ({held_total})**: {names} (no gate fails on them; "
+            "they still count as not passing)",
+            "",
+        ]
     if gates:
         lines += [_gates_line(verdict, gates, markdown=True), ""]
     link = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")

@@ -144,7 +144,13 @@ def test_pure_modules_and_uploader_load_without_django_at_run_time():
 
 # Feedback (notify): the message and event modules are pure; ingest knows nothing of
 # notify (it only sends signals), and of dashboard only the settings pages use it.
-NOTIFY_PURE = ("notify.events", "notify.messages", "notify.chat", "notify.webhooks")
+NOTIFY_PURE = (
+    "notify.events",
+    "notify.messages",
+    "notify.lifecycle_messages",
+    "notify.chat",
+    "notify.webhooks",
+)
 
 
 @pytest.mark.parametrize("pure", NOTIFY_PURE)

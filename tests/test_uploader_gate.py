@@ -123,6 +123,28 @@ def test_text_lists_at_most_20_new_failures_with_failing_since():
     assert "Gates: new-failures FAIL" in text and text.rstrip().endswith("https://p/x")
 
 
+def test_quarantined_new_failures_are_listed_apart_not_as_new_failures():
+    held = dict(VERDICT["new_failures"][0], name="test_held", quarantined=True)
+    verdict = dict(
+        VERDICT,
+        new_failures=[*VERDICT["new_failures"][:2], held],
+        new_failures_total=3,
+        quarantined_new_failures=1,
+        quarantined=4,
+        gates={"new-failures": "fail"},
+    )
+    text = verdict_text(verdict, gates=["new-failures"], url="https://p/x")
+    assert text.splitlines()[0].endswith(
+        "2 new failures, 1 failing in quarantine, 2 fixed, 3 still failing, 4 quarantined"
+    )
+    assert "New failures (2):" in text
+    assert text.count("test_held") == 1
+    assert "Failing in quarantine (1, no gate fails on them): pkg.Cart::test_held" in text
+    markdown = verdict_markdown(verdict, gates=[], url="u")
+    assert "**New failures (2)**" in markdown and markdown.count("test\\_held") == 1
+    assert "**Failing in quarantine (1)**: pkg.Cart::test\\_held (no gate" in markdown
+
+
 def test_markdown_escapes_cells_and_stays_small_with_huge_names():
     huge = dict(VERDICT)
     huge["new_failures"] = [

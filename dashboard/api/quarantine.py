@@ -67,7 +67,8 @@ class ProjectQuarantineView(ProjectReadView):
     )
     def get(self, request, slug: str):
         project = project_for_read(request, slug)
-        items = quarantine_list(project=project)
-        if request.accepted_renderer.format == "text":
+        text = request.accepted_renderer.format == "text"
+        items = quarantine_list(project=project, owners=not text)
+        if text:
             return Response(quarantine_text(items=items), content_type="text/plain; charset=utf-8")
         return Response({"tests": items})

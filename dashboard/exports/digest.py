@@ -38,14 +38,15 @@ def digest_markdown(digest: dict) -> str:
         if not items:
             lines.append("None.")
             continue
-        head = "| test | flake rate | runs broken | reason | by |"
-        rule = "|---|---:|---:|---|---|"
+        head = "| test | owners | flake rate | runs broken | reason | by |"
+        rule = "|---|---|---:|---:|---|---|"
         if has_expiry:
             head, rule = head + " expires |", rule + "---|"
         lines += [head, rule]
         for i in items:
             row = (
-                f"| {md(i['test'])} | {pct(i['flake_rate'])} | {i['broke']}/{i['runs']} | "
+                f"| {md(i['test'])} | {md(', '.join(i.get('owners') or [])) or '—'} | "
+                f"{pct(i['flake_rate'])} | {i['broke']}/{i['runs']} | "
                 f"{md(i['reason'])} | {md(i['by'])} |"
             )
             if has_expiry:

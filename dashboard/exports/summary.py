@@ -20,6 +20,7 @@ from dashboard.analytics.trends import iso
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.owner_sections import owner_sections_get
 from dashboard.selectors.owners import codeowners_get
+from dashboard.selectors.quarantine import quarantined_test_ids
 from dashboard.selectors.runs import compare_default_runs
 from dashboard.selectors.summary import latest_stats_get, run_pair_summary_get
 from ingest.models import Category, Project, Run
@@ -169,6 +170,10 @@ def status_summary_get(
         "changes_truncated": compare["changes_truncated"],
         # What each owner (CODEOWNERS) has to look at in the head run.
         "owners": owner_sections_get(
-            project=project, head_run=head_run, changes=compare["changes"], codeowners=codeowners
+            project=project,
+            head_run=head_run,
+            changes=compare["changes"],
+            quarantined_ids=quarantined_test_ids(project=project) if codeowners.rules else (),
+            codeowners=codeowners,
         ),
     }

@@ -1,4 +1,4 @@
-"""Read the pages' filters from the query string: ``?branch=&since=&until=``."""
+"""Read the pages' filters from the query string: ``?branch=&since=&until=``, ``?owner=``."""
 
 from __future__ import annotations
 
@@ -29,3 +29,8 @@ def filters_get(request, project) -> dict:
             datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None
         ),
     }
+
+
+def owner_param(request) -> str:
+    """Return ``?owner=`` (a handle like ``@org/team``, ``none`` for unowned), or ""."""
+    return (request.GET.get("owner") or "").strip()[:200]

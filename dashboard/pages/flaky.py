@@ -13,7 +13,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dashboard.access import project_can_admin, project_get_visible
+from dashboard.pages.filters import owner_param
 from dashboard.selectors.flaky_page import flaky_page_list
+from dashboard.selectors.owners import codeowners_get
 from dashboard.selectors.quarantine import state_counts_get, suggestions_list
 from dashboard.selectors.tests import test_get
 from dashboard.services import quarantine as services
@@ -23,11 +25,20 @@ MESSAGES_N = 10
 
 
 def flaky(request, slug: str):
-    """Show the project's flaky tests and, to admins, the quarantine suggestions."""
+    """Show the project's flaky tests (``?owner=`` filters) and, to admins, suggestions."""
     project = project_get_visible(slug=slug, user=request.user)
     sort = request.GET.get("sort", "flake")
+    owner = owner_param(request)
     can_admin = project_can_admin(user=request.user, project=project)
-    rows = flaky_page_list(project=project, sort=sort, limit=FLAKY_SHOWN, messages_n=MESSAGES_N)
+    codeowners = codeowners_get(project=project)
+    rows = flaky_page_list(
+        project=project,
+        codeowners=codeowners,
+        owner=owner or None,
+        sort=sort,
+        limit=FLAKY_SHOWN,
+        messages_n=MESSAGES_N,
+    )
     return render(
         request,
         "dashboard/flaky.html",
@@ -39,7 +50,9 @@ def flaky(request, slug: str):
             "suggestions": suggestions_list(project=project) if can_admin else [],
             "can_admin": can_admin,
             "messages_n": MESSAGES_N,
-            "show_owners": any(r["owners"] for r in rows),
+            "show_owners": bool(codeowners.rules),
+            "owner": owner,
+            "known_owners": codeowners.owners,
         },
     )
 

@@ -17,12 +17,16 @@ from django.shortcuts import render
 from dashboard.access import project_can_admin, project_get_visible, project_list_visible
 from dashboard.analytics.targets import BP, effective_target_bp, pass_rate
 from dashboard.pages import charts
-from dashboard.pages.filters import filters_get
+from dashboard.pages.filters import filters_get, owner_param
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
 from dashboard.selectors.flaky import flaky_tests_list
 from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
-from dashboard.selectors.quarantine import test_state_get
+from dashboard.selectors.quarantine import (
+    quarantined_by_project,
+    quarantined_count,
+    test_state_get,
+)
 from dashboard.selectors.tests import (
     failing_tests_list,
     slowest_results_list,
@@ -64,11 +68,6 @@ def _headline(*, project, branch: str | None = None) -> dict | None:
     return headline
 
 
-def _owner_param(request) -> str:
-    """Return ``?owner=`` (a handle like ``@org/team``, ``none`` for unowned), or ""."""
-    return (request.GET.get("owner") or "").strip()[:200]
-
-
 def _with_owners(*, project, codeowners, lists: list[list[dict]], owner: str) -> list[list[dict]]:
     """Add ``owners`` to the items of ``lists`` (one lookup) and keep ``owner``'s only."""
     ids = [item["test_id"] for items in lists for item in items]
@@ -90,11 +89,13 @@ def project_list(request):
     headlines = summary.projects_headline_list(projects=visible)
     projects = [project for project, _ in headlines]
     sparks = series.sparklines_get(projects=projects, max_points=SPARK_POINTS)
+    quarantined = quarantined_by_project(projects=projects)
     rows = [
         {
             "project": project,
             "headline": _for_page(headline) if headline else None,
             "spark": sparks[project.pk],
+            "quarantined": quarantined[project.pk],
         }
         for project, headline in headlines
     ]
@@ -172,7 +173,7 @@ def category_detail(request, slug: str, category: str):
         category_id=category.pk,
     )[1:]
     figure = charts.pass_rate_figure(series=mine, target=target) if mine else None
-    owner = _owner_param(request)
+    owner = owner_param(request)
     codeowners = codeowners_get(project=project)
     failing, flaky = _with_owners(
         project=project,
@@ -216,7 +217,7 @@ def run_detail(request, slug: str, key: str):
     run = runs.run_get(project=project, key=key)
     if run is None:
         raise Http404("No such run.")
-    owner = _owner_param(request)
+    owner = owner_param(request)
     detail = runs.run_detail_get(
         project=project, run=run, changes_limit=CHANGES_SHOWN, owner=owner or None
     )
@@ -280,7 +281,7 @@ def compare(request, slug: str):
         default_base, default_head = runs.compare_default_runs(project=project)
         base, head = base or default_base, head or default_head
     result = None
-    owner = _owner_param(request)
+    owner = owner_param(request)
     if base and head:
         result = runs_compare(
             project=project,
@@ -313,5 +314,6 @@ def compare(request, slug: str):
             "figure": figure,
             "run_keys": runs.recent_run_keys(project=project),
             "owner": owner,
+            "quarantined": quarantined_count(project=project) if result else None,
         },
     )

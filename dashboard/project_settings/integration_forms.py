@@ -9,6 +9,10 @@ EVENT_HELP = {
     "target.reached": "target.reached: the project or a category reaches its target",
     "run.flagged": "run.flagged: a run is flagged (incomplete, denominator)",
     "run.completed": "run.completed: every completed run",
+    "test.quarantined": "test.quarantined: a test is quarantined or its quarantine renewed "
+    "(by a person or by detection)",
+    "quarantine.expired": "quarantine.expired: a quarantine ran out and the test is active again",
+    "digest.weekly": "digest.weekly: the weekly flaky-test digest (flaky, quarantined, expiring)",
 }
 
 

@@ -9,6 +9,8 @@ from django.db.models import Count
 
 from dashboard.analytics.flaky_rules import history_counts
 from dashboard.lifecycle.models import TestSignal, TestState, TestStateChange
+from dashboard.selectors.links import flaky_url, test_url
+from dashboard.selectors.owners import codeowners_get, owners_for_paths
 from ingest.models import Project
 
 WEEK = timedelta(days=7)
@@ -37,9 +39,11 @@ def _week_key(*, to_state: str, actor: str) -> str | None:
 
 
 def weekly_digest_get(*, project: Project, now: datetime, limit: int = 50) -> dict:
-    """Return the project's weekly digest as plain values (4 queries).
+    """Return the project's weekly digest as plain values (5 queries).
 
-    ``flaky``: tests in state flaky (flake rate from their signals), most flaky first;
+    Each listed test has its ``owners`` (CODEOWNERS) and ``url`` (its page); ``url`` is
+    the flaky page. ``flaky``: tests in state flaky (flake rate from their signals), most
+    flaky first;
     ``quarantined``: quarantined tests, soonest expiry first, with ``expiring`` True
     when the quarantine ends within the coming week; ``changes``: state changes of the
     week counted by (to state, actor kind).
@@ -55,12 +59,23 @@ def weekly_digest_get(*, project: Project, now: datetime, limit: int = 50) -> di
             "test_id", "history"
         )
     )
+    codeowners = codeowners_get(project=project)
+    owners = (
+        owners_for_paths(
+            codeowners=codeowners,
+            tests={s.test_id: (s.test.file, s.test.classname) for s in states},
+        )
+        if codeowners.rules
+        else {}
+    )
     flaky, quarantined = [], []
     for s in states:
         counts = history_counts(histories.get(s.test_id, ""))
         item = {
             "test": _name(s.test),
             "test_id": s.test_id,
+            "owners": owners.get(s.test_id, []),
+            "url": test_url(slug=project.slug, test_id=s.test_id),
             "reason": s.reason,
             "by": s.changed_by,
             "since": _iso(s.since),
@@ -92,6 +107,7 @@ def weekly_digest_get(*, project: Project, now: datetime, limit: int = 50) -> di
         "project": {"slug": project.slug, "name": project.name},
         "week_start": _iso(now - WEEK),
         "week_end": _iso(now),
+        "url": flaky_url(slug=project.slug),
         "counts": {
             "flaky": len(flaky),
             "quarantined": len(quarantined),

@@ -10,7 +10,9 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
 from dashboard.analytics.flaky_rules import history_counts, message_groups
+from dashboard.analytics.owners import CodeOwners
 from dashboard.lifecycle.models import TestSignal, TestState
+from dashboard.selectors.owners import owner_filter, owners_for_paths
 from ingest.models import Project, Result
 
 SORTS = ("flake", "broke")
@@ -25,14 +27,22 @@ def _rank(item: dict, sort: str) -> tuple:
 
 
 def flaky_page_list(
-    *, project: Project, sort: str = "flake", limit: int = 100, messages_n: int = 10
+    *,
+    project: Project,
+    codeowners: CodeOwners,
+    owner: str | None = None,
+    sort: str = "flake",
+    limit: int = 100,
+    messages_n: int = 10,
 ) -> list[dict]:
     """Return the project's flaky tests, ranked; 2 queries.
 
     Each item: test_id, classname, name, category, state, reason, expires_at,
     suggested, runs, broke, retried, flake_rate, failure_rate, flips, last_flip_at,
-    owners and ``messages``: the distinct failure messages of its last ``messages_n``
-    failures (failed, error, or passed on a retry) grouped by shape, most frequent first.
+    owners (from ``codeowners``, matched on the paths already read) and ``messages``:
+    the distinct failure messages of its last ``messages_n`` failures (failed, error,
+    or passed on a retry) grouped by shape, most frequent first. With ``owner``
+    (a handle, or "none"), only that owner's tests, filtered before the cut to ``limit``.
     """
     signals = (
         TestSignal.objects.filter(project=project)
@@ -44,7 +54,7 @@ def flaky_page_list(
         .select_related("test__stats__category", "test__state")
         .order_by("test_id")[:_CANDIDATE_LIMIT]
     )
-    items = []
+    items, paths = [], {}
     for signal in signals:
         counts = history_counts(signal.history)
         state = getattr(signal.test, "state", None)
@@ -64,13 +74,16 @@ def flaky_page_list(
                 "expires_at": state.expires_at if state else None,
                 "suggested": bool(state and state.suggested),
                 "last_flip_at": signal.last_flip_at,
-                "owners": list(getattr(signal.test, "owners", None) or []),
                 **counts,
             }
         )
+        paths[signal.test_id] = (signal.test.file, signal.test.classname)
+    owners = owners_for_paths(codeowners=codeowners, tests=paths) if codeowners.rules else {}
+    for item in items:
+        item["owners"] = owners.get(item["test_id"], [])
     sort = sort if sort in SORTS else "flake"
     items.sort(key=lambda item: _rank(item, sort))
-    items = items[:limit]
+    items = owner_filter(items, owner)[:limit]
     messages = _failure_messages(
         project=project, test_ids=[i["test_id"] for i in items], n=messages_n
     )

@@ -6,8 +6,9 @@ comparison's ``regressed`` and ``added_not_passing`` changes against the base ru
 Grouping is ``dashboard.analytics.owners.owner_sections``.
 
 Quarantined tests: each item's ``quarantined`` flag comes from ``quarantined_ids``
-(the caller passes the ids of quarantined tests once the quarantine exists); the
-sections always carry the count.
+(the caller passes the ids of the project's quarantined tests); a quarantined test
+that passed in the head run is read too (one query per 5,000 of them), so an owner's
+``quarantined`` counts every quarantined test of theirs in the run, passing or not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from dashboard.analytics.owners import owner_sections, owners_map
 from dashboard.selectors.owners import codeowners_get
 from ingest.models import Project, Result, Run
 
+CHUNK = 5000  # ids per IN (...) query: SQLite allows 32,766 variables
+FIELDS = (
+    "test_id",
+    "outcome",
+    "flaky",
+    "test__file",
+    "test__classname",
+    "test__name",
+    "category__name",
+)
 NEW_FAILURE = frozenset({"regressed", "added_not_passing"})
 
 
@@ -34,28 +45,29 @@ def owner_sections_get(
 ) -> list[dict]:
     """Return ``analytics.owners.owner_sections`` for ``head_run``; [] without CODEOWNERS.
 
-    Queries: 1 (the CODEOWNERS, none when ``codeowners`` is given), then 1 (the head
-    run's results of interest) when the project has rules.
+    Queries: 1 (the CODEOWNERS, none when ``codeowners`` is given), then, when the
+    project has rules, 1 (the head run's results not passing or flaky) and 1 per 5,000
+    ``quarantined_ids`` (their results in the head run that passed).
     """
     if codeowners is None:
         codeowners = codeowners_get(project=project)
     if not codeowners.rules:
         return []
     new_failures = {c["test_id"] for c in changes if c["change"] in NEW_FAILURE}
-    quarantined = set(quarantined_ids)
-    rows = (
+    quarantined = sorted(set(quarantined_ids))
+    rows = list(
         Result.objects.filter(run=head_run)
         .exclude(outcome=PASSED, flaky=False)
-        .values_list(
-            "test_id",
-            "outcome",
-            "flaky",
-            "test__file",
-            "test__classname",
-            "test__name",
-            "category__name",
-        )
+        .values_list(*FIELDS)
     )
+    for start in range(0, len(quarantined), CHUNK):
+        rows += Result.objects.filter(
+            run=head_run,
+            outcome=PASSED,
+            flaky=False,
+            test_id__in=quarantined[start : start + CHUNK],
+        ).values_list(*FIELDS)
+    quarantined = set(quarantined)
     items = []
     for test_id, outcome, flaky, file, classname, name, category in rows:
         not_passing = outcome != PASSED or (flaky and not project.flaky_counts_as_pass)

@@ -5,6 +5,7 @@ from django.db.models import Count
 from dashboard.lifecycle.models import TestState, TestStateChange
 from dashboard.lifecycle.policy import policy_row_get
 from dashboard.models import FlakyPolicy
+from dashboard.selectors.owners import codeowners_get, owners_for_paths
 from ingest.models import Project, Test
 
 State = TestState.State
@@ -14,21 +15,26 @@ def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def _owners(test: Test) -> list[str]:
-    # Ownership (CODEOWNERS) lands with its own change; until then no test has owners.
-    return list(getattr(test, "owners", None) or [])
+def quarantine_list(*, project: Project, owners: bool = True) -> list[dict]:
+    """Return the project's quarantined tests as the API shows them (2 queries).
 
-
-def quarantine_list(*, project: Project) -> list[dict]:
-    """Return the project's quarantined tests as the API shows them (1 query).
-
-    Each item: classname, name, file, category (name or None), owners, state, reason,
-    since and expires (ISO 8601 UTC).
+    Each item: classname, name, file, category (name or None), owners (from the
+    project's CODEOWNERS; [] with ``owners=False``, which saves its query), state,
+    reason, by, since and expires (ISO 8601 UTC).
     """
-    states = (
+    states = list(
         TestState.objects.filter(project=project, state=State.QUARANTINED)
         .select_related("test__stats__category")
         .order_by("test__classname", "test__name", "test_id")
+    )
+    codeowners = codeowners_get(project=project) if owners and states else None
+    found = (
+        owners_for_paths(
+            codeowners=codeowners,
+            tests={s.test_id: (s.test.file, s.test.classname) for s in states},
+        )
+        if codeowners is not None and codeowners.rules
+        else {}
     )
     items = []
     for s in states:
@@ -40,7 +46,7 @@ def quarantine_list(*, project: Project) -> list[dict]:
                 "name": s.test.name,
                 "file": s.test.file,
                 "category": category.name if category else None,
-                "owners": _owners(s.test),
+                "owners": found.get(s.test_id, []),
                 "state": s.state,
                 "reason": s.reason,
                 "by": s.changed_by,
@@ -76,6 +82,17 @@ def state_counts_get(*, project: Project) -> dict:
 def quarantined_count(*, project: Project) -> int:
     """Return how many of the project's tests are quarantined (1 query)."""
     return TestState.objects.filter(project=project, state=State.QUARANTINED).count()
+
+
+def quarantined_by_project(*, projects: list[Project]) -> dict[int, int]:
+    """Return {project id: quarantined tests} for ``projects`` (1 query; 0 when none)."""
+    rows = (
+        TestState.objects.filter(project__in=projects, state=State.QUARANTINED)
+        .values_list("project_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {project.pk: 0 for project in projects} | dict(rows)
 
 
 def quarantined_by_category(*, project: Project) -> dict:

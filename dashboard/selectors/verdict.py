@@ -28,10 +28,8 @@ when the run's ``base_commit`` has no complete run (then the default-branch base
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
-from django.urls import reverse
 
 from dashboard.analytics.outcomes import NAMES, PASSED
 from dashboard.analytics.targets import BP, pass_rate, tests_needed
@@ -42,6 +40,7 @@ from dashboard.analytics.verdict import (
     streak_start,
 )
 from dashboard.models import RunStats, TestState
+from dashboard.selectors.links import run_url
 from dashboard.selectors.owners import codeowners_get, owners_for_paths
 from ingest.models import Category, Project, Result, Run, Test, Upload
 
@@ -247,12 +246,6 @@ def _ready(*, run: Run, stats: RunStats | None, results: int) -> bool:
     )
 
 
-def run_url(*, run: Run) -> str:
-    """Return the run page's URL, absolute when ``PASSLINE_BASE_URL`` is set."""
-    path = reverse("dashboard:run", args=[run.project.slug, run.key])
-    return settings.PASSLINE_BASE_URL.rstrip("/") + path
-
-
 def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
     """Return the verdict of ``run`` against its base (see the module docstring)."""
     project = run.project
@@ -329,5 +322,5 @@ def run_verdict_get(*, run: Run, limit: int = LIST_LIMIT) -> dict:
             target_bp=project.target_bp,
             flags=flags,
         ),
-        "url": run_url(run=run),
+        "url": run_url(slug=project.slug, key=run.key),
     }

@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.lifecycle.events import QUARANTINE_EXPIRED, TEST_QUARANTINED, event_send
-from dashboard.lifecycle.models import TestState, TestStateChange
+from dashboard.lifecycle.models import TestSignal, TestState, TestStateChange
+from dashboard.selectors.links import test_url
+from dashboard.selectors.owners import codeowners_get, owners_for_paths
 from ingest.identity import test_identity
 from ingest.models import Project, Test
 
@@ -37,17 +39,31 @@ def test_find(*, project: Project, classname: str, name: str) -> Test:
     return test
 
 
-def _payload(*, project: Project, test: Test, state: TestState) -> dict:
+def _owners_of(*, project: Project, tests: list[Test]) -> dict[int, list[str]]:
+    """Return the owners of ``tests`` (already read) from the CODEOWNERS (1 query)."""
+    codeowners = codeowners_get(project=project)
+    if not codeowners.rules:
+        return {}
+    return owners_for_paths(
+        codeowners=codeowners, tests={t.pk: (t.file, t.classname) for t in tests}
+    )
+
+
+def _payload(*, project: Project, test: Test, state: TestState, owners: list[str]) -> dict:
+    """Return a lifecycle event's payload for ``test`` (docs/flaky.md, "Events")."""
     return {
         "project": project.slug,
+        "test_id": test.pk,
         "classname": test.classname,
         "name": test.name,
         "file": test.file,
+        "owners": owners,
         "state": state.state,
         "reason": state.reason,
         "by": state.changed_by,
         "since": state.since.isoformat(),
         "expires": state.expires_at.isoformat() if state.expires_at else None,
+        "url": test_url(slug=project.slug, test_id=test.pk),
     }
 
 
@@ -147,13 +163,21 @@ def states_set_bulk(*, project_id: int, items: list[dict], now: datetime) -> int
 
 
 def quarantined_events_send(*, project: Project, test_ids: list[int]) -> None:
-    """Send ``test.quarantined`` for each of ``test_ids`` (after commit; 1 query)."""
-    states = TestState.objects.filter(test_id__in=test_ids).select_related("test")
-    for state in states.order_by("test_id"):
+    """Send ``test.quarantined`` for each of ``test_ids`` (after commit; 2 queries)."""
+    states = list(
+        TestState.objects.filter(test_id__in=test_ids).select_related("test").order_by("test_id")
+    )
+    owners = _owners_of(project=project, tests=[s.test for s in states])
+    for state in states:
         event_send(
             event=TEST_QUARANTINED,
             project_id=project.pk,
-            payload=_payload(project=project, test=state.test, state=state),
+            payload=_payload(
+                project=project,
+                test=state.test,
+                state=state,
+                owners=owners.get(state.test_id, []),
+            ),
         )
 
 
@@ -186,10 +210,11 @@ def test_quarantine(
             now=now,
             expires_at=now + timedelta(days=days),
         )
+        owners = _owners_of(project=project, tests=[test]).get(test.pk, [])
         event_send(
             event=TEST_QUARANTINED,
             project_id=project.pk,
-            payload=_payload(project=project, test=test, state=state),
+            payload=_payload(project=project, test=test, state=state, owners=owners),
         )
     return state
 
@@ -216,10 +241,16 @@ def test_unquarantine(
 def test_mark_active(
     *, project: Project, test: Test, actor: str, reason: str = "", now: datetime | None = None
 ) -> TestState:
-    """Mark ``test`` fixed: back to active from flaky or quarantined."""
+    """Mark ``test`` fixed: back to active from flaky or quarantined, with a fresh window.
+
+    The detectors' window (``TestSignal.history``) and last flip are cleared, so the
+    retries and flips from before the fix neither detect it again at the next run nor
+    show on the flaky page; detection starts over from the runs after the fix. The
+    signal's last run is kept: a run older than it is still not folded in.
+    """
     now = now or timezone.now()
     with transaction.atomic():
-        return _change(
+        state = _change(
             test=test,
             project_id=project.pk,
             to_state=State.ACTIVE,
@@ -227,6 +258,8 @@ def test_mark_active(
             reason=reason or "marked as fixed",
             now=now,
         )
+        TestSignal.objects.filter(test=test).update(history="", last_flip_at=None)
+    return state
 
 
 def suggestion_accept(
@@ -257,9 +290,22 @@ def quarantines_expire(*, now: datetime | None = None) -> int:
         .select_related("test", "project")
         .order_by("project_id", "test_id")
     )
+    projects = {state.project_id: state.project for state in due}
+    # One CODEOWNERS read per project with expiring quarantines.
+    owners = {
+        project_id: _owners_of(
+            project=project, tests=[s.test for s in due if s.project_id == project_id]
+        )
+        for project_id, project in projects.items()
+    }
     for state in due:
         with transaction.atomic():
-            expired = _payload(project=state.project, test=state.test, state=state)
+            expired = _payload(
+                project=state.project,
+                test=state.test,
+                state=state,
+                owners=owners[state.project_id].get(state.test_id, []),
+            )
             _change(
                 test=state.test,
                 project_id=state.project_id,

@@ -14,8 +14,13 @@ guard), logs the attempt, and says when to retry: after network errors, 5xx, 408
 ``PASSLINE_NOTIFY_MAX_ATTEMPTS`` times. A webhook is disabled after
 ``PASSLINE_WEBHOOK_DISABLE_AFTER`` failed attempts in a row.
 
+Lifecycle events (``test.quarantined``, ``quarantine.expired``, ``digest.weekly``) have
+no run: ``lifecycle_notify`` records one delivery per subscribed webhook, sent by the
+same ``delivery_send`` (same log, retries and circuit breaker).
+
 Modules: ``integrations`` (forge and webhook settings), ``runs`` (``run_notify``),
-``deliveries`` (``delivery_send``, redelivery, what is due).
+``lifecycle`` (``lifecycle_notify``), ``deliveries`` (``delivery_send``, redelivery,
+what is due).
 """
 
 from notify.services.deliveries import (
@@ -36,6 +41,7 @@ from notify.services.integrations import (
     webhook_enable,
     webhook_update,
 )
+from notify.services.lifecycle import lifecycle_notify
 from notify.services.runs import run_notify
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "delivery_send",
     "forge_remove",
     "forge_set",
+    "lifecycle_notify",
     "run_notify",
     "webhook_create",
     "webhook_delete",

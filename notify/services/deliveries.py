@@ -13,6 +13,7 @@ from notify import messages, transport
 from notify.chat import slack, teams
 from notify.forges import github, gitlab
 from notify.models import (
+    LIFECYCLE_EVENTS,
     Delivery,
     DeliveryAttempt,
     Webhook,
@@ -51,12 +52,30 @@ def _claim(delivery_id: int, now) -> bool:
     )
 
 
+def _lifecycle_message(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
+    webhook, project, event = delivery.webhook, delivery.project, delivery.event
+    payload = delivery.payload
+    if webhook.kind == Webhook.Kind.SLACK:
+        return slack.build_lifecycle(event=event, payload=payload, project=project.name)
+    if webhook.kind == Webhook.Kind.TEAMS:
+        return teams.build_lifecycle(event=event, payload=payload, project=project.name)
+    return generic.build_lifecycle(
+        event=event,
+        payload=payload,
+        slug=project.slug,
+        secret=secret_decrypt(webhook.secret_encrypted),
+        delivery=str(delivery.uuid),
+    )
+
+
 def _send_webhook(delivery: Delivery) -> transport.Response:
     webhook = delivery.webhook
     url = secret_decrypt(webhook.url_encrypted)
     project = delivery.project
     verdict, detail, event = delivery.verdict, delivery.detail, delivery.event
-    if webhook.kind == Webhook.Kind.SLACK:
+    if event in LIFECYCLE_EVENTS:
+        body, headers = _lifecycle_message(delivery)
+    elif webhook.kind == Webhook.Kind.SLACK:
         body, headers = slack.build(
             event=event, verdict=verdict, project=project.name, detail=detail
         )
@@ -215,6 +234,7 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> SendOu
             "delivery": str(delivery.uuid),
             "event": delivery.event,
             "run_id": delivery.run_id,
+            "subject": "" if delivery.run_id else delivery.detail,
             "status": status,
             "http_status": code,
             "duration_ms": duration,

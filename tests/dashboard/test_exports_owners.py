@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from dashboard.analytics.owners import owner_sections
 from dashboard.codeowners.services import codeowners_set
+from dashboard.services.quarantine import test_quarantine
 from ingest.models import Run, Test
 from tests.dashboard.analytics_data import F, P, make_run
 from tests.dashboard.test_pages_data import build_history
@@ -86,6 +87,33 @@ def test_markdown_and_csv_have_the_owner_section(client, project):
     xlsx = _get(client, "xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content))["Owners"]
     assert [c.value for c in sheet[2]][:3] == ["'@org/auth", 2, 1]
+
+
+def test_every_export_counts_each_owners_quarantined_tests(client, project):
+    """Auth.t3 (failing) and Auth.t1 (passing) quarantined: @org/auth has 2; Cache none."""
+    codeowners_set(project=project, text=CODEOWNERS, source="api")
+    for name in ("Auth.t3", "Auth.t1"):
+        test = Test.objects.get(project=project, name=name)
+        test_quarantine(project=project, test=test, reason="races", actor="user:ann")
+    sections = {s["owner"]: s for s in _get(client, "json").json()["owners"]}
+    auth, core = sections["@org/auth"], sections["@org/core"]
+    assert (auth["not_passing"], auth["new_failures"], auth["quarantined"]) == (2, 1, 2)
+    assert [t["name"] for t in auth["quarantined_tests"]] == ["Auth.t1", "Auth.t3"]
+    assert core["quarantined"] == 0
+    text = _get(client, "md").content.decode()
+    assert "| @org/auth | 2 | 1 | 0 | 2 |" in text
+    assert "Quarantined: 2\n\n- pkg::Auth.t1 (Auth)\n- pkg::Auth.t3 (Auth)" in text
+    rows = list(csv.reader(io.StringIO(_get(client, "csv").content.decode())))
+    start = rows.index(
+        ["owner", "not_passing", "new_failures", "flaky", "quarantined", "new_failure_tests"]
+    )
+    assert rows[start + 1][:5] == ["'@org/auth", "2", "1", "0", "2"]
+    sheet = load_workbook(io.BytesIO(_get(client, "xlsx").content))["Owners"]
+    header = [c.value for c in sheet[1]]
+    assert sheet[2][header.index("quarantined")].value == 2
+    report = client.get("/p/acme/report/?base=r4&head=r5").content.decode()
+    assert '<tr data-owner="@org/auth">' in report
+    assert 'data-quarantined="2">2</td>' in report
 
 
 def test_owner_sections_count_a_test_for_each_owner_and_unowned_last():

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
+from dashboard.codeowners.services import codeowners_set
 from dashboard.derive.detect import run_detect
 from dashboard.lifecycle.models import TestState, TestStateChange
 from dashboard.services.quarantine import test_quarantine
@@ -20,15 +21,22 @@ LETTERS = {"p": (1, False), "f": (2, False), "r": (1, True), "s": (4, False)}
 
 # Anonymous request to /p/<slug>/flaky/:
 #  1. project (access check, with its baseline run)
-#  2. candidate signals (+ test, its stats and category, its state)
-#  3. the last failures' messages of the tests shown (one window query)
-#  4. state counts (flaky, quarantined, suggested)
-#  5. navigation: projects the user may see
-FLAKY_QUERIES = 5
+#  2. the project's CODEOWNERS (owners are matched on the paths query 3 reads)
+#  3. candidate signals (+ test, its stats and category, its state)
+#  4. the last failures' messages of the tests shown (one window query)
+#  5. state counts (flaky, quarantined, suggested)
+#  6. navigation: projects the user may see
+FLAKY_QUERIES = 6
 
 
-def history(project, tests: dict[str, str], messages: dict[str, list[str]] | None = None):
-    """One complete run per letter position; failures get the next listed message."""
+def history(
+    project,
+    tests: dict[str, str],
+    messages: dict[str, list[str]] | None = None,
+    *,
+    start: int = 0,
+):
+    """One complete run per letter position from hour ``start``; failures get messages."""
     messages = {k: list(v) for k, v in (messages or {}).items()}
     for i in range(max(len(h) for h in tests.values())):
         results = []
@@ -36,7 +44,7 @@ def history(project, tests: dict[str, str], messages: dict[str, list[str]] | Non
             if i < len(letters):
                 outcome, flaky = LETTERS[letters[i]]
                 results.append((name, outcome, "A", flaky))
-        run = make_run(project, f"r{i}", T0 + timedelta(hours=i), results)
+        run = make_run(project, f"r{start + i}", T0 + timedelta(hours=start + i), results)
         for name, letters in tests.items():
             if i < len(letters) and letters[i] in "fr" and messages.get(name):
                 Result.objects.filter(run=run, test__name=name).update(
@@ -105,6 +113,40 @@ def test_flaky_page_query_count(client, django_assert_num_queries, extra):
     assert response.content.decode().count("<tr data-test=") == 2 + extra
 
 
+def owner_cells(html: str) -> dict[str, list[str]]:
+    """Return {test name: owners shown in its row} of the flaky table."""
+    found = {}
+    for row in re.findall(r'<tr data-test="\d+">.*?</tr>', html, re.S):
+        name = rows(row)[0]
+        found[name] = re.findall(r'<a class="owner" href="[^"]*">([^<]+)</a>', row)
+    return found
+
+
+def test_flaky_page_shows_owners_and_filters_by_owner(client, shop):
+    # often_retried by its file; breaks_more by its classname as a path (pkg/breaks_more).
+    Test.objects.filter(project=shop, name="often_retried").update(file="src/net/test_io.py")
+    codeowners_set(project=shop, text="* @org/core\n/src/net/ @org/net @bob\n", source="api")
+    html = client.get("/p/shop/flaky/").content.decode()
+    assert "<th>Owners</th>" in html
+    assert owner_cells(html) == {
+        "often_retried": ["@org/net", "@bob"],
+        "breaks_more": ["@org/core"],
+    }
+    assert rows(client.get("/p/shop/flaky/?owner=@BOB").content.decode()) == ["often_retried"]
+    filtered = client.get("/p/shop/flaky/?owner=@org/core&sort=broke").content.decode()
+    assert rows(filtered) == ["breaks_more"]
+    assert "Showing tests owned by <strong>@org/core</strong>" in filtered
+    # The sort links keep the owner filter.
+    assert 'href="?owner=%40org%2Fcore&amp;sort=flake"' in filtered
+    nobody = client.get("/p/shop/flaky/?owner=none").content.decode()
+    assert rows(nobody) == [] and "No flaky test owned by none" in nobody
+
+
+def test_flaky_page_without_codeowners_has_no_owner_column(client, shop):
+    html = client.get("/p/shop/flaky/").content.decode()
+    assert "<th>Owners</th>" not in html and 'name="owner"' not in html
+
+
 @pytest.fixture
 def admin(client, shop):
     user = get_user_model().objects.create_user("ann", password="pw-long-1")
@@ -144,6 +186,32 @@ def test_admin_quarantines_renews_and_lifts_from_the_test_page(client, admin, sh
     assert "fixed in #12" in html
 
 
+def test_marking_fixed_starts_detection_over(client, admin, shop):
+    """Without a fresh window, the next passing run would detect it flaky again."""
+    test = Test.objects.get(project=shop, name="often_retried")
+    client.post(f"/p/shop/tests/{test.pk}/state/", {"action": "fixed", "reason": "fixed in #7"})
+    assert TestState.objects.get(test=test).state == "active"
+    history(shop, {"often_retried": "p", "breaks_more": "p"}, start=20)
+    assert TestState.objects.get(test=test).state == "active"
+    assert rows(client.get("/p/shop/flaky/").content.decode()) == ["breaks_more"]
+    # Detection starts over: two retries after the fix make it flaky again.
+    history(shop, {"often_retried": "rr", "breaks_more": "pp"}, start=30)
+    assert TestState.objects.get(test=test).state == "flaky"
+    changes = TestStateChange.objects.filter(test=test).order_by("at", "id")
+    assert [(c.to_state, c.actor, c.reason[:11]) for c in changes][-2:] == [
+        ("active", "user:ann", "fixed in #7"),
+        ("flaky", "detector:pass_on_retry", "passed on r"),
+    ]
+
+
+def test_quarantined_tests_can_be_marked_fixed(client, admin, shop):
+    test = Test.objects.get(project=shop, name="steady")
+    client.post(f"/p/shop/tests/{test.pk}/state/", {"action": "quarantine", "reason": "x"})
+    assert "Mark fixed" in client.get(f"/p/shop/tests/{test.pk}/").content.decode()
+    client.post(f"/p/shop/tests/{test.pk}/state/", {"action": "fixed"})
+    assert TestState.objects.get(test=test).state == "active"
+
+
 def test_quarantine_without_reason_is_refused_with_a_message(client, admin, shop):
     test = Test.objects.get(project=shop, name="steady")
     response = client.post(f"/p/shop/tests/{test.pk}/state/", {"action": "quarantine"}, follow=True)
@@ -168,7 +236,8 @@ def test_pages_exports_and_summary_say_how_many_are_quarantined(client):
     build_history(project, n_runs=3)
     failing = Test.objects.filter(project=project).order_by("name").last()
     test_quarantine(project=project, test=failing, reason="x", actor="a")
-    for url in ("/p/q/", "/p/q/runs/r2/", "/p/q/c/Cache/", "/p/q/report/"):
+    pages = ("/p/q/", "/p/q/runs/r2/", "/p/q/c/Cache/", "/p/q/report/", "/p/q/compare/")
+    for url in (*pages, "/p/q/flaky/", "/"):
         assert 'data-quarantined="1"' in client.get(url).content.decode(), url
     summary = client.get("/api/v1/projects/q/summary").json()
     assert summary["quarantined"] == 1

@@ -38,8 +38,9 @@ OVERVIEW_QUERIES = 12
 #  7. the project's CODEOWNERS (owners of the changed tests; none stored here)
 #  8. the changed tests shown (classname, name, file)
 #  9. run keys for the run pickers
-# 10. navigation: projects the user may see
-COMPARE_QUERIES = 10
+# 10. how many tests are quarantined
+# 11. navigation: projects the user may see
+COMPARE_QUERIES = 11
 
 
 # Anonymous request to / (the project list), whatever the number of projects:
@@ -47,7 +48,8 @@ COMPARE_QUERIES = 10
 #  2. the rollups of those runs (+ run)
 #  3. the overall cached trends of those projects
 #  4. sparklines: every project's downsampled points (one window query)
-PROJECT_LIST_QUERIES = 4
+#  5. quarantined tests per project
+PROJECT_LIST_QUERIES = 5
 
 # Anonymous request to /p/<slug>/c/<category>/:
 #  1. project (access check, with its baseline run)
@@ -104,7 +106,8 @@ TEST_QUERIES = 8
 # 13-14. the chart: downsampled overall points, their category points
 # 15. navigation: projects the user may see
 # (With ?head=, one more: the latest complete default-branch run, to say whether the
-# head is the latest.)
+# head is the latest. With CODEOWNERS rules, the owner sections add: the quarantined
+# tests' ids, the head run's results of interest, those of quarantined tests that passed.)
 REPORT_QUERIES = 15
 
 # A signed-in project admin (not a superuser): 1. the session  2. the user

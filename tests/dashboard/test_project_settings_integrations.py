@@ -97,6 +97,41 @@ def test_add_webhook_url_and_secret_are_never_shown(signed_in, project):
     assert "SECRETPATH" not in page and "https://hooks.slack.com" in page
 
 
+def test_webhook_subscribes_to_lifecycle_events_from_the_form(signed_in, project):
+    page = signed_in.get(URL).content.decode()
+    for event in ("test.quarantined", "quarantine.expired", "digest.weekly"):
+        assert f'value="{event}"' in page
+    signed_in.post(
+        URL + "webhooks/",
+        {
+            "hook-kind": "generic",
+            "hook-url": "https://ci.example.com/hook",
+            "hook-events": ["digest.weekly", "test.quarantined"],
+        },
+    )
+    hook = Webhook.objects.get(project=project)
+    assert hook.events == ["test.quarantined", "digest.weekly"]  # in EVENTS order
+    signed_in.post(f"{URL}webhooks/{hook.pk}/", {"events": ["quarantine.expired"]})
+    hook.refresh_from_db()
+    assert hook.events == ["quarantine.expired"]
+
+
+def test_delivery_log_names_a_lifecycle_events_test(signed_in, project, settings, receiver):
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    hook = services.webhook_create(
+        project=project, kind="generic", url=f"{receiver.url}/x", events=["test.quarantined"]
+    )
+    payload = {"project": "shop", "classname": "pkg.A", "name": "test_one", "url": ""}
+    [delivery_id] = services.lifecycle_notify(
+        event="test.quarantined", project_id=project.pk, payload=payload
+    )
+    services.delivery_send(delivery_id=delivery_id)
+    detail = signed_in.get(f"{URL}webhooks/{hook.pk}/").content.decode()
+    assert "<code>test.quarantined</code>" in detail
+    assert '<td data-label="Run" class="name">pkg.A::test_one</td>' in detail
+    assert "✓ 200" in detail
+
+
 def test_disabled_webhook_shows_a_notice_and_can_be_enabled(signed_in, project):
     hook = services.webhook_create(
         project=project, kind="generic", url="https://h.example.com/x", events=["run.completed"]

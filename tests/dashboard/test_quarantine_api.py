@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from dashboard.codeowners.services import codeowners_set
 from dashboard.services.quarantine import test_quarantine
 from ingest.services.tokens import token_create
 from tests.factories import ProjectFactory, TestFactory
@@ -32,8 +33,9 @@ def get(path, token=None):
 @pytest.mark.parametrize("scope", ["read", "upload"])
 def test_lists_quarantined_tests_as_json(project, scope, django_assert_num_queries):
     _, token = token_create(project=project, scope=scope)
-    # token lookup, token touch, project, quarantined states with tests and stats
-    with django_assert_num_queries(4):
+    # token lookup, token touch, project, quarantined states with tests and stats,
+    # the project's CODEOWNERS
+    with django_assert_num_queries(5):
         response = get("/api/v1/projects/q/quarantine", token)
     assert response.status_code == 200
     tests = response.json()["tests"]
@@ -50,6 +52,14 @@ def test_lists_quarantined_tests_as_json(project, scope, django_assert_num_queri
         "since": "2026-03-10T12:00:00Z",
         "expires": "2026-03-20T12:00:00Z",
     }
+
+
+def test_lists_each_quarantined_tests_owners_from_codeowners(project):
+    codeowners_set(project=project, text="* @org/core\n/pkg/a.py @ann\n", source="api")
+    _, token = token_create(project=project, scope="read")
+    tests = get("/api/v1/projects/q/quarantine", token).json()["tests"]
+    # test_one by its file; bare (no file, no classname) by its name as a path.
+    assert {t["name"]: t["owners"] for t in tests} == {"test_one": ["@ann"], "bare": ["@org/core"]}
 
 
 def test_text_format_gives_one_test_a_line(project):

@@ -1,5 +1,7 @@
 """GitHub and GitLab: one sticky comment per PR and project, and a commit status."""
 
+import re
+
 import pytest
 
 from notify import messages, services
@@ -206,3 +208,22 @@ def test_an_older_run_completing_late_does_not_overwrite_a_newer_verdict(
     assert "run pr-2" in comment["body"].lower() or "[pr-2]" in comment["body"]
     assert [s["state"] for s in github.statuses] == ["success"]
     assert Delivery.objects.get(run=older).status == Delivery.Status.SKIPPED
+
+
+def test_a_quarantined_test_failing_is_no_new_failure_in_the_comment_or_status(
+    project, on_github, github, django_capture_on_commit_callbacks
+):
+    from dashboard.services.quarantine import test_quarantine
+    from ingest.models import Test
+
+    login = Test.objects.get(project=project, name="test_login")
+    test_quarantine(project=project, test=login, reason="flaky login", actor="user:ann")
+    complete(django_capture_on_commit_callbacks, head_run(project, "pr-1", branch="feat", pr=7))
+
+    [comment] = [c for c in github.comments_on("acme/shop", 7) if MARKER in c["body"]]
+    body = comment["body"]
+    assert not re.search(r"\d+ new failure", body) and "#### New failures" not in body
+    assert "1 failing in quarantine" in body
+    assert "#### Failing in quarantine (1)" in body and "`pkg.test_login`" in body
+    assert github.statuses[-1]["state"] == "success"  # the new-failures gate passes
+    assert github.statuses[-1]["description"].startswith("1 failing in quarantine")

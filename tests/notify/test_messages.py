@@ -67,3 +67,53 @@ def test_status_state_follows_the_chosen_gates():
     assert messages.gate_state(verdict=VERDICT, gates=["new-failures"]) == "failure"
     assert messages.gate_state(verdict=VERDICT, gates=["below-target"]) == "success"
     assert len(messages.status_description(verdict=VERDICT, gates=[])) <= 140
+
+
+QUARANTINED_FAILURE = {
+    "classname": "cart.Checkout",
+    "name": "test_races",
+    "category": "Cart",
+    "quarantined": True,
+}
+
+
+def test_quarantined_new_failures_are_not_reported_as_new_failures():
+    verdict = {
+        **VERDICT,
+        "new_failures": [*VERDICT["new_failures"], QUARANTINED_FAILURE],
+        "new_failures_total": 2,
+        "quarantined_new_failures": 1,
+        "quarantined": 3,
+    }
+    assert messages.change_line(verdict) == (
+        "1 new failure, 1 failing in quarantine, 5 fixed, 111 still failing, 3 quarantined"
+    )
+    assert messages.headline(event="regression", verdict=verdict, project="Shop").endswith(
+        ": 1 new failure"
+    )
+    chat = messages.chat_lines(event="regression", verdict=verdict)
+    assert not any("test_races" in line for line in chat)
+    body = messages.comment_markdown(
+        verdict=verdict, slug="shop", project="Shop", gates=["new-failures"]
+    )
+    new, _, rest = body.partition("#### New failures (1)")[2].partition(
+        "#### Failing in quarantine (1)"
+    )
+    assert "test_expired" in new and "test_races" not in new
+    assert "test_races" in rest.partition("####")[0]
+    assert "they still count as not passing" in rest
+
+
+def test_a_run_whose_only_new_failure_is_quarantined_lists_no_new_failures():
+    verdict = {
+        **VERDICT,
+        "new_failures": [QUARANTINED_FAILURE],
+        "new_failures_total": 1,
+        "gates": {"new-failures": "pass"},
+    }  # no quarantined_new_failures: a verdict stored before it existed
+    assert messages.change_line(verdict).startswith("1 failing in quarantine, 5 fixed")
+    body = messages.comment_markdown(
+        verdict=verdict, slug="shop", project="Shop", gates=["new-failures"]
+    )
+    assert "#### New failures" not in body and "#### Failing in quarantine (1)" in body
+    assert messages.chat_lines(event="run.completed", verdict=verdict)[2:] == []

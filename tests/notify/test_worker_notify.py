@@ -53,3 +53,30 @@ def test_worker_posts_the_pr_comment_and_the_chat_message(
         assert github.statuses[0]["context"] == "passline/shop"
         assert "run pr-1" in slack.requests[0].json()["text"]
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_worker_sends_a_quarantine_to_chat(worker, settings, django_capture_on_commit_callbacks):
+    """The lifecycle payload crosses the broker as JSON and the notify queue sends it."""
+    from dashboard.services.quarantine import test_quarantine
+    from ingest.models import Test
+
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    project = make_project()
+    login = Test.objects.get(project=project, name="test_login")
+    with FakeSlack() as slack:
+        services.webhook_create(
+            project=project, kind="slack", url=f"{slack.url}/s", events=["test.quarantined"]
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            test_quarantine(project=project, test=login, reason="port clash", actor="user:ann")
+        deadline = time.time() + 60
+        while time.time() < deadline and not slack.requests:
+            time.sleep(0.2)
+        body = slack.requests[0].json()
+        assert body["text"] == "Quarantined in Shop: pkg::test_login\nReason: port clash"
+    [delivery] = Delivery.objects.all()
+    assert (delivery.event, delivery.status, delivery.run_id) == (
+        "test.quarantined",
+        "succeeded",
+        None,
+    )

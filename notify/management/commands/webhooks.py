@@ -24,7 +24,9 @@ class Command(BaseCommand):
             state = "active" if hook.is_active else f"disabled ({hook.disabled_reason})"
             d = last.get(hook.pk)
             when = (
-                f"{d.created_at:%Y-%m-%d %H:%M} {d.event} run {d.run.key}: {d.status}"
+                f"{d.created_at:%Y-%m-%d %H:%M} {d.event} "
+                + (f"run {d.run.key}" if d.run else d.detail)
+                + f": {d.status}"
                 + (f" (HTTP {d.last_status_code})" if d.last_status_code else "")
                 if d
                 else "never"
