@@ -1,8 +1,9 @@
-"""Receivers of ingest's and the lifecycle's signals: they only enqueue a task after commit."""
+"""Receivers of ingest's and the lifecycle's signals: they act after commit, never blocking."""
 
 from django.db import transaction
 
-from notify.tasks import lifecycle_notify as lifecycle_notify_task
+from notify import services
+from notify.tasks import deliveries as deliveries_publisher
 from notify.tasks import run_notify as run_notify_task
 
 
@@ -12,5 +13,18 @@ def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
 
 
 def on_lifecycle_event(sender, *, event: str, project_id: int, payload: dict, **kwargs) -> None:
-    """Send a lifecycle event (``test.quarantined``, …) on the ``notify`` queue."""
-    transaction.on_commit(lambda: lifecycle_notify_task.delay(event, project_id, payload))
+    """Record a lifecycle event's deliveries (``test.quarantined``, …) and send them.
+
+    The event often comes from a web request (a quarantine set on the test page), so
+    nothing here waits for the broker: the delivery rows are the outbox, the process's
+    background publisher sends them on the ``notify`` queue, and ``deliveries_sweep``
+    sends what an outage kept from the broker.
+    """
+
+    def record() -> None:
+        for delivery_id in services.lifecycle_notify(
+            event=event, project_id=project_id, payload=payload
+        ):
+            deliveries_publisher.publish_on_commit(delivery_id)
+
+    transaction.on_commit(record)

@@ -36,6 +36,17 @@ def _enqueue(delivery_id: int, countdown: float | None = None) -> None:
     delivery_send.apply_async((delivery_id,), countdown=countdown or None)
 
 
+def _deliveries_publish(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        _enqueue(delivery_id)
+
+
+# Deliveries recorded in a web request (a quarantine set on the test page, "Redeliver")
+# are sent without the request waiting for the broker: a message lost to an outage is
+# left to ``deliveries_sweep``, as the delivery row is committed and pending.
+deliveries = BackgroundPublisher(what="webhook delivery", publish=_deliveries_publish)
+
+
 @shared_task(**RETRY)
 def run_notify(self, run_id: int) -> int:
     """Record a completed run's deliveries, then send each on its own task."""
@@ -47,7 +58,11 @@ def run_notify(self, run_id: int) -> int:
 
 @shared_task(**RETRY)
 def lifecycle_notify(self, event: str, project_id: int, payload: dict) -> int:
-    """Record a lifecycle event's deliveries, then send each on its own task."""
+    """Record a lifecycle event's deliveries, then send each on its own task.
+
+    Kept for messages queued by an earlier version: events are now recorded by
+    ``notify.receivers.on_lifecycle_event`` itself.
+    """
     ids = services.lifecycle_notify(event=event, project_id=project_id, payload=payload)
     for delivery_id in ids:
         _enqueue(delivery_id)
@@ -67,16 +82,6 @@ def delivery_send(self, delivery_id: int) -> str:
 def delivery_redeliver(self, delivery_id: int) -> None:
     """Send a delivery again (after ``services.delivery_redeliver`` queued it)."""
     _enqueue(delivery_id)
-
-
-def _redeliveries_publish(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        delivery_redeliver.delay(delivery_id)
-
-
-# The settings page's "Redeliver" never waits for the broker: a publish lost to an
-# outage is left to ``deliveries_sweep`` (the redelivered delivery is due at once).
-redeliveries = BackgroundPublisher(what="webhook redelivery", publish=_redeliveries_publish)
 
 
 @shared_task(**RETRY)

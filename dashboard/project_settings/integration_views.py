@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.project_settings.access import project_get_admin
 from dashboard.project_settings.integration_forms import ForgeForm, WebhookEventsForm, WebhookForm
 from notify import selectors, services
-from notify.tasks import redeliveries
+from notify.tasks import deliveries as deliveries_publisher
 
 
 def _page(request, project, **context):
@@ -158,7 +158,7 @@ def delivery_redeliver(request, slug: str, delivery_id: int):
     if delivery is None:
         raise Http404("No such delivery.")
     if services.delivery_redeliver(delivery=delivery):
-        redeliveries.publish_on_commit(delivery.pk)
+        deliveries_publisher.publish_on_commit(delivery.pk)
         messages.success(request, f"Delivery {delivery.uuid} queued again.")
     else:
         messages.error(request, "That delivery is being sent right now; try again shortly.")

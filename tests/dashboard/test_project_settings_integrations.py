@@ -218,9 +218,10 @@ def test_redeliver_never_waits_for_the_broker(
     services.delivery_send(delivery_id=delivery_id)
     handed = []
     app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
-    monkeypatch.setattr(tasks.redeliveries, "submit", handed.append)
+    monkeypatch.setattr(tasks.deliveries, "submit", handed.append)
     monkeypatch.setattr(
-        "notify.tasks.delivery_redeliver.delay", lambda pk: pytest.fail("published in the request")
+        "notify.tasks.delivery_send.apply_async",
+        lambda *a, **k: pytest.fail("published in the request"),
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in.post(f"{URL}deliveries/{delivery_id}/redeliver/")

@@ -1,7 +1,7 @@
 """Lifecycle events (test.quarantined, quarantine.expired, digest.weekly) delivered end to end.
 
-The services raise ``lifecycle_event`` after commit; notify's receiver queues its task
-after commit; the task records a delivery per subscribed webhook and sends it. Here the
+The services raise ``lifecycle_event`` after commit; notify's receiver records a delivery
+per subscribed webhook and hands each to the background publisher, which sends it. Here the
 on-commit callbacks run (eager Celery) and local servers record what arrives.
 """
 
@@ -236,3 +236,25 @@ def test_a_failed_lifecycle_delivery_is_retried_like_run_events(
     assert first.body == second.body
     assert first.headers["x-passline-delivery"] == second.headers["x-passline-delivery"]
     assert [a.status_code for a in DeliveryAttempt.objects.filter(delivery=delivery)] == [200, 503]
+
+
+def test_quarantining_on_the_page_never_waits_for_the_broker(
+    shop, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With a broker, the request records the delivery and only hands its id over."""
+    from notify import tasks
+    from passline.celery import app
+
+    hook(shop, "generic", f"{receiver.url}/in", ["test.quarantined"], SECRET)
+    handed = []
+    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
+    monkeypatch.setattr(tasks.deliveries, "submit", handed.append)
+    monkeypatch.setattr(
+        "notify.tasks.delivery_send.apply_async",
+        lambda *a, **k: pytest.fail("published in the request"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        test_quarantine(project=shop, test=test_io(shop), reason="flaky", actor="user:ann")
+    delivery = Delivery.objects.get(event="test.quarantined")
+    assert handed == [delivery.pk]
+    assert delivery.status == Delivery.Status.PENDING and receiver.requests == []
