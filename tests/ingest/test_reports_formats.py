@@ -169,13 +169,29 @@ def test_trx_joins_results_with_definitions_in_either_order(name):
     assert reader.timestamp.isoformat() == "2024-05-01T08:00:00.500000+00:00"
 
 
-def test_trx_spills_results_to_disk_until_definitions_arrive():
+def test_trx_holds_results_back_until_definitions_arrive():
     reader = open_reader(io.BytesIO((FIXTURES / "trx-results-first.trx").read_bytes()))
     list(reader)
-    assert reader._target.spilled == len(TRX_OUTCOMES)  # every result, rows included
+    assert reader._target.deferred == len(TRX_OUTCOMES)  # every result, rows included
+    assert reader._target.spilled == 0  # all held in memory
     reader = open_reader(io.BytesIO((FIXTURES / "trx-definitions-first.trx").read_bytes()))
     list(reader)
-    assert reader._target.spilled == 0
+    assert reader._target.deferred == 0
+
+
+@pytest.mark.parametrize("in_memory", [0, 3])
+def test_trx_spills_held_results_to_disk_past_the_memory_cap(in_memory, monkeypatch):
+    monkeypatch.setattr("ingest.reports.trx.RESULTS_IN_MEMORY", in_memory)
+    monkeypatch.setattr("ingest.reports.trx.SPILL_BATCH", 2)  # several batches, one partial
+    records, reader = read("trx-results-first.trx")
+    assert reader._target.spilled == len(TRX_OUTCOMES) - in_memory
+    assert outcomes(records) == TRX_OUTCOMES
+    # The order of the report is kept: memory first, then the spill file.
+    assert [r.name for r in records] == list(TRX_OUTCOMES)
+    removes = table(records)[("Shop.CartTests", "RemovesItem")]
+    assert (removes.duration, removes.suite) == (0.5, "shop.tests.dll")
+    assert removes.message.startswith("Assert.AreEqual failed.")
+    assert reader._target.spill is None  # closed and gone
 
 
 @pytest.mark.parametrize("name", ["trx-results-first.trx", "trx-definitions-first.trx"])
