@@ -46,14 +46,18 @@ class Recorder:
 
     def seconds(self, value: str | float | int | None, *, scale: float = 1.0) -> float:
         """Return a finite duration >= 0 in seconds; warn and use 0 otherwise."""
-        try:
-            seconds = float(value) * scale  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        if type(value) is str and "," in value:
+            # A decimal comma ("0,123", NUnit 2 in many cultures; float() refuses any
+            # comma): read without raising, for the whole report may be written so.
             seconds = -1.0
-            if type(value) is str and value.count(",") == 1 and "." not in value:
-                # A decimal comma ("0,123", NUnit 2 in many cultures).
+            if value.count(",") == 1 and "." not in value:
                 with contextlib.suppress(ValueError):
                     seconds = float(value.replace(",", ".")) * scale
+        else:
+            try:
+                seconds = float(value) * scale  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                seconds = -1.0
         if 0.0 <= seconds < _INF and not isinstance(value, bool):
             return seconds
         seconds, problem = parse_duration(None if value is None else str(value))
