@@ -8,8 +8,13 @@ Usage::
 1. Rate: a generated report of `--cases` tests per format (about 2% failed, 1%
    skipped, some output), read with `ingest.reports.open_reader` (sniffing included);
    testcases/s of CPU time, best of three, and the ratio to JUnit's rate measured in
-   the same run (budget: every format at least 0.5). For the XML formats also the
-   floor: the same file fed to lxml with a parser target that does nothing.
+   the same run (budget: every format at least 0.5); the rate in MB/s of report; and
+   each format's parse floor, the same file read with no work done, in tests/s and as
+   a ratio to JUnit's reader: for XML formats lxml with a parser target whose methods
+   do nothing (what any streaming target pays) and a tag-filtered lxml pull parser
+   that builds the tree C-side and drops it as it goes (what C-side tag filtering
+   pays); for CTRF ijson's events; for `go test -json` every line through the stdlib
+   JSON decoder.
 2. Memory: peak RSS of a fresh process reading a `--big`-test report of each format,
    and how much of it came after the imports (budget: under 200 MB).
 3. Abuse (issue 13): the element-flood gzip (19 KB expanding to 20 MB: a <testsuite>
@@ -33,15 +38,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import ijson  # noqa: E402
 from lxml import etree  # noqa: E402
 
 from benchmarks.common import calibration_ms  # noqa: E402
 from benchmarks.junit_reader import generate as generate_junit  # noqa: E402
 from ingest.junit import ReportLimits  # noqa: E402
 from ingest.junit.events import TARGET_PARSER_OPTIONS  # noqa: E402
+from ingest.junit.prolog import PARSER_OPTIONS  # noqa: E402
 from ingest.reports import open_reader  # noqa: E402
 
 TRX_NS = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"
+ROOT_TAGS = [
+    "testsuites",
+    "testsuite",
+    "test-run",
+    "test-results",
+    "assemblies",
+    f"{{{TRX_NS}}}TestRun",
+]
 PER_GROUP = 1000
 
 
@@ -283,6 +298,57 @@ def bare_target(path: Path) -> int:
     return parser.close()
 
 
+def pruned_tree(path: Path) -> int:
+    """Feed `path` to a tag-filtered lxml pull parser; drop the finished tree each chunk.
+
+    Only the root's start reaches Python (and a JUnit <testsuite> a thousand tests):
+    this is the floor of reading with C-side tag filtering (iterparse), which builds
+    every element in C first.
+    """
+    parser = etree.XMLPullParser(events=("start",), tag=ROOT_TAGS, **PARSER_OPTIONS)
+    root = None
+    with path.open("rb") as stream:
+        while chunk := stream.read(64 * 1024):
+            parser.feed(chunk)
+            for _event, element in parser.read_events():
+                if root is None:
+                    root = element
+            node = root
+            while node is not None and len(node):
+                if len(node) > 1:
+                    del node[:-1]
+                node = node[-1]
+    parser.close()
+    return 0
+
+
+def json_events(path: Path) -> int:
+    """Read `path` through ijson's events, doing nothing (the CTRF reader's floor)."""
+    with path.open("rb") as stream:
+        for _ in ijson.parse(stream, use_float=True):
+            pass
+    return 0
+
+
+_DECODE = json.JSONDecoder().scan_once
+
+
+def json_lines(path: Path) -> int:
+    """Decode every line of `path` with the stdlib JSON decoder (a line reader's floor)."""
+    with path.open("rb") as stream:
+        for line in stream:
+            if line.strip():
+                _DECODE(line.decode(), 0)
+    return 0
+
+
+FLOORS = {
+    "ctrf": (("ijson events", json_events),),
+    "gotest": (("json per line", json_lines),),
+}
+XML_FLOORS = (("no-op parser target", bare_target), ("pruned lxml tree", pruned_tree))
+
+
 _CHILD_READ = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
@@ -442,14 +508,16 @@ def main() -> None:
             GENERATORS[name](path, args.cases)
             rates[name] = rate(path)
             size = path.stat().st_size / 1e6
-            floor = ""
-            if name not in ("ctrf", "gotest"):
-                bare = rate(path, bare_target, args.cases)
-                floor = f"; no-op parser target {bare:,.0f}/s ({bare / rates['junit']:.2f})"
+            floors = []
+            for label, function in FLOORS.get(name, XML_FLOORS):
+                floor = rate(path, function, args.cases)
+                floors.append(f"{label} {floor:,.0f}/s ({floor / rates['junit']:.2f})")
             print(
                 f"  {name:7} {rates[name]:>10,.0f} testcases/s  ratio to JUnit "
-                f"{rates[name] / rates['junit']:.2f}  ({size:.1f} MB{floor})"
+                f"{rates[name] / rates['junit']:.2f}  {size:5.1f} MB, "
+                f"{rates[name] * size / args.cases:5.1f} MB/s"
             )
+            print(f"          floors: {'; '.join(floors)}")
             path.unlink()
         if args.big:
             print(f"\nPeak RSS, {args.big:,} tests, each in a fresh process:")

@@ -39,19 +39,25 @@ class Recorder:
         self.warnings = warnings
         self.testcases = 0
         self._max_name = limits.max_name_length
+        self._max_message = limits.max_message_length
+        self._max_testcases = limits.max_testcases
         self._cache: dict[tuple, tuple[str, str]] = {}
         self._cut = False
 
     def seconds(self, value: str | float | int | None, *, scale: float = 1.0) -> float:
         """Return a finite duration >= 0 in seconds; warn and use 0 otherwise."""
-        try:
-            seconds = float(value) * scale  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        if type(value) is str and "," in value:
+            # A decimal comma ("0,123", NUnit 2 in many cultures; float() refuses any
+            # comma): read without raising, for the whole report may be written so.
             seconds = -1.0
-            if type(value) is str and value.count(",") == 1 and "." not in value:
-                # A decimal comma ("0,123", NUnit 2 in many cultures).
+            if value.count(",") == 1 and "." not in value:
                 with contextlib.suppress(ValueError):
                     seconds = float(value.replace(",", ".")) * scale
+        else:
+            try:
+                seconds = float(value) * scale  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                seconds = -1.0
         if 0.0 <= seconds < _INF and not isinstance(value, bool):
             return seconds
         seconds, problem = parse_duration(None if value is None else str(value))
@@ -98,11 +104,11 @@ class Recorder:
         line: int | None = None,
     ) -> CaseRecord:
         """Return one CaseRecord, names normalised and cut to the limits (with a warning)."""
-        self.testcases += 1
-        limits = self.limits
-        if self.testcases > limits.max_testcases:
+        # The hot path of every reader: each check is inlined for the common case.
+        testcases = self.testcases = self.testcases + 1
+        if testcases > self._max_testcases:
             raise JUnitError(
-                "too_many_testcases", f"more than {limits.max_testcases} tests in one report"
+                "too_many_testcases", f"more than {self._max_testcases} tests in one report"
             )
         cache = self._cache
         group = cache.get((classname, suite))
@@ -110,25 +116,36 @@ class Recorder:
             if len(cache) > 10_000:
                 cache.clear()
             group = cache[(classname, suite)] = (self.clean(classname), self.clean(suite))
-        name = self.clean(name)
-        file = file or ""
-        if len(file) > self._max_name:
-            file, self._cut = clip(file, self._max_name), True
+        max_name = self._max_name
+        if not (
+            name
+            and len(name) <= max_name
+            and name.isascii()
+            and name.isprintable()
+            and "  " not in name
+            and name[0] != " "
+            and name[-1] != " "
+        ):
+            name = self.clean(name)
+        if not file:
+            file = ""
+        elif len(file) > max_name:
+            file, self._cut = clip(file, max_name), True
         if self._cut:
             self._cut = False
             self.warnings.add(
                 "truncated:name",
-                f"a test name, suite or file longer than {self._max_name} characters was truncated",
+                f"a test name, suite or file longer than {max_name} characters was truncated",
             )
-        if not message.isascii():
-            message = without_surrogates(message)
-        if len(message) > limits.max_message_length:
-            self.warnings.add(
-                "truncated:message",
-                f"a result message longer than {limits.max_message_length} characters "
-                "was truncated",
-            )
-            message = clip(message, limits.max_message_length)
+        if message:
+            if not message.isascii():
+                message = without_surrogates(message)
+            if len(message) > self._max_message:
+                self.warnings.add(
+                    "truncated:message",
+                    f"a result message longer than {self._max_message} characters was truncated",
+                )
+                message = clip(message, self._max_message)
         return CaseRecord(
             group[0],
             name,

@@ -30,6 +30,7 @@ from .common import StreamReader, join_message
 from .jsontext import UNITS, utf8_boundary
 
 PACKAGE_TEST = "(package)"
+_INF = float("inf")
 _FINAL = {"pass": "passed", "fail": "failed", "skip": "skipped"}
 _FRAMING = ("=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- PASS", "--- FAIL", "--- SKIP")
 # test2json's own framing lines ("=== RUN", "--- PASS: …"), dropped before decoding.
@@ -74,7 +75,9 @@ class GoTestReader(StreamReader):
         lines = self._stream
         max_line = limits.max_text_bytes + 128 * 1024
         self._room = limits.max_message_length + 1
-        self._open: dict[tuple[str, str], _Open] = {}
+        # Running tests; None until one has output or subtests (most never do).
+        self._open: dict[tuple[str, str], _Open | None] = {}
+        running = self._open
         self._packages: dict[str, _Open] = {}
         self._failing: set[str] = set()  # packages with a failed or errored record
         events = 0
@@ -102,13 +105,20 @@ class GoTestReader(StreamReader):
                     continue
                 with contextlib.suppress(StopIteration, ValueError, RecursionError):
                     event = _SCAN(line.decode().strip(), 0)[0]
-            if not isinstance(event, dict) or not isinstance(event.get("Action"), str):
+            action = event.get("Action") if type(event) is dict else None
+            if type(action) is not str:
                 self._warnings.add(
                     "gotest:not-json", "a line that is not a test2json event was skipped"
                 )
                 continue
             if self.timestamp is None and isinstance(event.get("Time"), str):
                 self.timestamp = parse_timestamp(event["Time"])
+            if action == "run":  # the commonest event, inlined
+                test = event.get("Test")
+                if type(test) is str and test:
+                    package = event.get("Package") or event.get("ImportPath") or ""
+                    running[(package if type(package) is str else str(package), test)] = None
+                    continue
             found = self._event(event)
             if found is not None:
                 if type(found) is list:
@@ -145,7 +155,9 @@ class GoTestReader(StreamReader):
     def _event(self, event: dict) -> CaseRecord | list[CaseRecord] | None:
         """Apply one event; return the record(s) it completes (a plain call, no generator)."""
         action = event["Action"]
-        package = str(event.get("Package") or event.get("ImportPath") or "")
+        package = event.get("Package") or event.get("ImportPath") or ""
+        if type(package) is not str:
+            package = str(package)
         test = event.get("Test")
         if not isinstance(test, str) or not test:
             if action in ("output", "build-output"):
@@ -155,31 +167,48 @@ class GoTestReader(StreamReader):
                 return list(self._package_end(package, failed=action in ("fail", "build-fail")))
             return None
         key = (package, test)
-        if action == "run":
-            self._open[key] = _Open(self._room)
-        elif action == "output":
-            self._open.setdefault(key, _Open(self._room)).add(str(event.get("Output") or ""))
-        elif action in _FINAL:
-            state = self._open.pop(key, None) or _Open(self._room)
-            outcome = _FINAL[action]
-            parent = self._open.get((package, test.rpartition("/")[0])) if "/" in test else None
-            if parent is not None:
-                parent.has_children = True
-                parent.child_failed = parent.child_failed or outcome == "failed"
-            if state.has_children and not (outcome == "failed" and not state.child_failed):
-                return None  # a group of subtests; its cases were counted
-            message = join_message("".join(state.output)) if outcome != "passed" else ""
+        outcome = _FINAL.get(action)
+        if outcome is not None:
+            state = self._open.pop(key, None)
+            if "/" in test:
+                parent = self._state((package, test.rpartition("/")[0]), create=False)
+                if parent is not None:
+                    parent.has_children = True
+                    parent.child_failed = parent.child_failed or outcome == "failed"
+            message = ""
+            if state is not None:
+                if state.has_children and not (outcome == "failed" and not state.child_failed):
+                    return None  # a group of subtests; its cases were counted
+                if outcome != "passed":
+                    message = join_message("".join(state.output))
             return self._record(package, test, outcome, event.get("Elapsed", 0), message)
+        if action == "run":
+            self._open[key] = None
+        elif action == "output":
+            self._state(key).add(str(event.get("Output") or ""))  # type: ignore[union-attr]
         return None
+
+    def _state(self, key: tuple[str, str], *, create: bool = True) -> _Open | None:
+        """Return the state of running test `key`, made real if it is a placeholder.
+
+        A test that is not running gets a new state when `create` (output before its
+        run event), else None.
+        """
+        state = self._open.get(key)
+        if state is None and (create or key in self._open):
+            state = self._open[key] = _Open(self._room)
+        return state
 
     def _record(self, package: str, test: str, outcome: str, elapsed, message: str):
         if outcome in ("failed", "error"):
             self._failing.add(package)
+        if type(elapsed) is not float or not 0.0 <= elapsed < _INF:
+            elapsed = self._recorder.seconds(elapsed)
         return self._recorder.record(
             classname=package,
             name=test,
             outcome=outcome,
-            duration=self._recorder.seconds(elapsed),
+            duration=elapsed,
             message=message,
             suite=package,
         )
@@ -205,5 +234,5 @@ class GoTestReader(StreamReader):
         for key in keys:
             state = self._open.pop(key)
             if key not in with_open_child:
-                message = join_message(_NO_RESULT, "".join(state.output))
+                message = join_message(_NO_RESULT, "".join(state.output) if state else "")
                 yield self._record(key[0], key[1], "error", 0, message)

@@ -2,10 +2,12 @@
 
 A TRX file lists results (<Results><UnitTestResult testId=…>) apart from the tests'
 definitions (<TestDefinitions><UnitTest id=…><TestMethod className=…>), usually results
-first. The reader keeps one small map, testId -> (className, assembly), and spills each
-result whose definition is not known yet to a temporary file (marshal, one tuple per
-result), then joins the spilled results with the map once the document has ended.
-Memory is the map (about 100 bytes a test), never the results.
+first. The reader keeps one small map, testId -> (className, assembly), and holds each
+result whose definition is not known yet as a compact tuple (outcome mapped, duration
+in seconds): up to RESULTS_IN_MEMORY of them in memory, the rest in a temporary file
+(marshal, 1,000 a batch); once the document has ended it joins them with the map.
+Memory is the map (about 150 bytes a test, on disk past DEFINITIONS_IN_MEMORY) and a
+bounded number of held results, never the whole report.
 
 A data-driven result (MSTest DataRow/DynamicData, resultType="DataDrivenTest") holds
 its cases as <InnerResults>; each inner result is one record (one test per case, its
@@ -15,6 +17,7 @@ name carries the data row) and the aggregate parent is not counted.
 import marshal
 import re
 import sqlite3
+import struct
 import tempfile
 from collections.abc import Iterator
 
@@ -41,10 +44,31 @@ _OUTCOMES = {
     "notexecuted": "skipped",
     "inconclusive": "skipped",
 }
-_RESULT, _TEXT, _DEFINITION, _METHOD, _TIMES = range(5)
+# VSTest's own spelling too, so that the common case needs no lower().
+_OUTCOMES.update(
+    (name, _OUTCOMES[name.lower()])
+    for name in (
+        "Passed",
+        "PassedButRunAborted",
+        "Completed",
+        "Warning",
+        "Failed",
+        "Timeout",
+        "Error",
+        "Aborted",
+        "NotRunnable",
+        "Disconnected",
+        "InProgress",
+        "Pending",
+        "NotExecuted",
+        "Inconclusive",
+    )
+)
+_RUN, _RESULT, _TEXT, _DEFINITION, _METHOD, _TIMES = range(6)
 _CODES = {
     f"{{{NAMESPACE}}}{name}": code
     for name, code in (
+        ("TestRun", _RUN),
         ("UnitTestResult", _RESULT),
         ("Message", _TEXT),
         ("StackTrace", _TEXT),
@@ -56,20 +80,17 @@ _CODES = {
 _TAG_RUN = f"{{{NAMESPACE}}}TestRun"
 _TAG_MESSAGE = f"{{{NAMESPACE}}}Message"
 SPILL_BATCH = 1000  # results per marshal record in the spill file
-DEFINITIONS_IN_MEMORY = 250_000  # about 25 MB; more go to a temporary SQLite file
-_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+RESULTS_IN_MEMORY = 50_000  # held results (about 350 bytes each) before spilling
+DEFINITIONS_IN_MEMORY = 250_000  # about 40 MB; more go to a temporary SQLite file
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)")
-
-
-def id_key(test_id: str) -> int | str:
-    """Return a compact dictionary key for a TRX GUID (an int: 44 bytes, not 85)."""
-    if len(test_id) == 36 and _GUID.fullmatch(test_id):
-        return int(test_id.replace("-", ""), 16)
-    return test_id
+_UNDER_A_MINUTE = re.compile(r"00:00:(\d+(?:\.\d+)?)")  # most tests: one group, no sums
+_LENGTH = struct.Struct("<I")  # the byte length before each marshal batch
 
 
 def timespan_seconds(value: str | None) -> float | None:
     """Return the seconds of a .NET TimeSpan text ("[d.]hh:mm:ss[.fffffff]"), else None."""
+    if value and (short := _UNDER_A_MINUTE.fullmatch(value)) is not None:
+        return float(short.group(1))
     match = _TIMESPAN.fullmatch((value or "").strip())
     if match is None:
         return None
@@ -80,13 +101,14 @@ def timespan_seconds(value: str | None) -> float | None:
 class DefinitionMap:
     """testId -> (className, assembly) of a TRX file's <UnitTest> definitions.
 
-    A dict (about 100 bytes a test) up to `in_memory` definitions; past that, every
-    definition moves to a table of a temporary SQLite file (the stdlib's sqlite3, a
-    2 MiB page cache), so that even a report of millions of tests keeps memory flat.
+    A dict keyed by the testId text (about 150 bytes a test) up to `in_memory`
+    definitions; past that, every definition moves to a table of a temporary SQLite file
+    (the stdlib's sqlite3, a 2 MiB page cache), so that even a report of millions of
+    tests keeps memory flat.
     """
 
     def __init__(self, in_memory: int | None = None) -> None:
-        self._memory: dict[int | str, tuple[str, str]] = {}
+        self._memory: dict[str, tuple[str, str]] = {}
         self._in_memory = DEFINITIONS_IN_MEMORY if in_memory is None else in_memory
         self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
         self._folder: tempfile.TemporaryDirectory | None = None
@@ -99,34 +121,33 @@ class DefinitionMap:
 
     def add(self, test_id: str, classname: str, assembly: str) -> None:
         if self._db is not None:
-            self._pending.append((_text_key(test_id), classname, assembly))
+            self._pending.append((test_id, classname, assembly))
             if len(self._pending) >= 10_000:
                 self._write()
             return
         pair = (classname, assembly)
-        self._memory[id_key(test_id)] = self._pairs.setdefault(pair, pair)
+        self._memory[test_id] = self._pairs.setdefault(pair, pair)
         if len(self._memory) > self._in_memory:
             self._to_disk()
 
     def get(self, test_id: str) -> tuple[str, str] | None:
         """Return a definition kept in memory (None once they moved to disk)."""
-        return self._memory.get(id_key(test_id))
+        return self._memory.get(test_id)
 
     def get_many(self, test_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Return the known definitions of `test_ids`, from memory or the SQLite table."""
         if self._db is None:
             memory = self._memory
-            return {i: d for i in test_ids if (d := memory.get(id_key(i))) is not None}
+            return {i: d for i in test_ids if (d := memory.get(i)) is not None}
         self._write()
-        keys = {_text_key(i): i for i in test_ids}
         found: dict[str, tuple[str, str]] = {}
-        wanted = list(keys)
+        wanted = list(set(test_ids))
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
             marks = ",".join("?" * len(part))
             rows = self._db.execute(f"SELECT k, c, a FROM d WHERE k IN ({marks})", part)  # noqa: S608
             for key, classname, assembly in rows:
-                found[keys[key]] = (classname, assembly)
+                found[key] = (classname, assembly)
         return found
 
     def close(self) -> None:
@@ -144,10 +165,7 @@ class DefinitionMap:
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.execute("PRAGMA cache_size = -2048")
         self._db.execute("CREATE TABLE d (k TEXT PRIMARY KEY, c TEXT, a TEXT) WITHOUT ROWID")
-        self._pending = [
-            (_int_or_text_key(key), classname, assembly)
-            for key, (classname, assembly) in self._memory.items()
-        ]
+        self._pending = [(key, c, a) for key, (c, a) in self._memory.items()]
         self._memory = {}
         self._pairs = {}
         self._write()
@@ -158,16 +176,17 @@ class DefinitionMap:
             self._pending = []
 
 
-def _text_key(test_id: str) -> str:
-    return _int_or_text_key(id_key(test_id))
-
-
-def _int_or_text_key(key: int | str) -> str:
-    return f"g{key:x}" if isinstance(key, int) else f"s{key}"
+def trx_outcome(text: str) -> str | None:
+    """Return passline's outcome of a TRX outcome text (any case), else None."""
+    return _OUTCOMES.get(text) or _OUTCOMES.get(text.lower())
 
 
 class TrxTarget(FormatTarget):
-    """Parser target for TRX: emits joined records, spills the rest."""
+    """Parser target for TRX: emits joined records, holds back the rest.
+
+    A result is held as (testId, testName, outcome, seconds, message): compact, and the
+    work of mapping its outcome and duration done once, while its attributes are at hand.
+    """
 
     format_name = "VSTest TRX"
 
@@ -175,7 +194,9 @@ class TrxTarget(FormatTarget):
         super().__init__(limits, warnings)
         self.definitions = DefinitionMap()
         self.spill = None
-        self.spilled = 0
+        self.deferred = 0  # results held back until their definitions are read
+        self.spilled = 0  # of those, the ones written to the spill file
+        self._held: list[tuple] = []  # the first RESULTS_IN_MEMORY held results
         self._batch: list[tuple] = []
         self._open: list[list] = []  # [attrs, has_inner, message, trace] per open result
         self._text_kind = ""
@@ -188,12 +209,10 @@ class TrxTarget(FormatTarget):
         if self.elements > self.max_elements or depth > self.max_depth:
             self.depth -= 1
             self.enter()  # raises the right JUnitError
-        if depth == 1:
-            if tag != _TAG_RUN:
-                raise self.not_root(tag, f"<TestRun> in the {NAMESPACE} namespace")
-            return
         code = _CODES.get(tag)
-        if code is None:
+        if code is None or depth == 1:
+            if depth == 1 and code != _RUN:
+                raise self.not_root(tag, f"<TestRun> in the {NAMESPACE} namespace")
             return
         if code == _RESULT:
             if self._open:
@@ -203,14 +222,15 @@ class TrxTarget(FormatTarget):
             if code == _TEXT and not self._text_kind:
                 self._text_kind = tag
                 self.capture(self.limits.max_message_length + 1)
+        elif code == _METHOD:
+            if self._definition is not None:
+                test_id, storage = self._definition
+                assembly = self._assemblies.get(storage)
+                if assembly is None:
+                    assembly = self._assemblies[storage] = basename(storage)
+                self.definitions.add(test_id, attrib.get("className") or "", assembly)
         elif code == _DEFINITION:
             self._definition = (attrib.get("id") or "", attrib.get("storage") or "")
-        elif code == _METHOD and self._definition is not None:
-            test_id, storage = self._definition
-            assembly = self._assemblies.get(storage)
-            if assembly is None:
-                assembly = self._assemblies[storage] = basename(storage)
-            self.definitions.add(test_id, attrib.get("className") or "", assembly)
         elif code == _TIMES:
             self.note_timestamp(attrib.get("start") or attrib.get("creation"))
 
@@ -236,85 +256,104 @@ class TrxTarget(FormatTarget):
 
     def _result(self, attrs: dict, message: str) -> None:
         test_id = attrs.get("testId") or ""
-        fields = (
-            test_id,
-            attrs.get("testName") or "",
-            attrs.get("outcome") or "",
-            attrs.get("duration") or "",
-            message,
-        )
-        if self.timestamp is None:
-            self.note_timestamp(attrs.get("startTime"))
-        known = self.definitions.get(test_id)
-        if known is not None:
-            self.emit_result(fields, known)
-            return
-        self._batch.append(fields)
-        if len(self._batch) >= SPILL_BATCH:
-            self._flush()
-        self.spilled += 1
-        if self.spilled + self.testcases > self.limits.max_testcases:
-            raise JUnitError(
-                "too_many_testcases", f"more than {self.limits.max_testcases} tests in one report"
-            )
-
-    def _flush(self) -> None:
-        if self.spill is None:
-            self.spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the reader)
-        marshal.dump(self._batch, self.spill)
-        self._batch = []
-
-    def emit_result(self, fields: tuple, definition: tuple[str, str]) -> None:
-        _test_id, test_name, outcome_text, duration_text, message = fields
-        classname, assembly = definition
-        name = test_name
-        if classname and name.startswith(classname + "."):
-            name = name[len(classname) + 1 :]
-        outcome = _OUTCOMES.get(outcome_text.lower())
+        outcome_text = attrs.get("outcome") or ""
+        outcome = trx_outcome(outcome_text)
         if outcome is None:
             self.warnings.add(
                 "trx:outcome",
                 f"TRX outcome {outcome_text!r} is not known; counted as an error",
             )
             outcome = "error"
-        seconds = timespan_seconds(duration_text)
+        duration = attrs.get("duration")
+        seconds = timespan_seconds(duration)
         if seconds is None:
-            seconds = self.recorder.seconds(duration_text or None)
-        self.emit(
-            classname=classname,
-            name=name,
-            outcome=outcome,
-            duration=seconds,
-            message=message,
-            suite=assembly,
-        )
+            seconds = self.recorder.seconds(duration or None)
+        if self.timestamp is None:
+            self.note_timestamp(attrs.get("startTime"))
+        fields = (test_id, attrs.get("testName") or "", outcome, seconds, message)
+        known = self.definitions.get(test_id)
+        if known is not None:
+            self.emit_result(fields, known)
+            return
+        self.deferred += 1
+        if self.deferred + self.testcases > self.limits.max_testcases:
+            raise JUnitError(
+                "too_many_testcases", f"more than {self.limits.max_testcases} tests in one report"
+            )
+        if self.deferred <= RESULTS_IN_MEMORY:
+            self._held.append(fields)
+            return
+        self.spilled += 1
+        self._batch.append(fields)
+        if len(self._batch) >= SPILL_BATCH:
+            self._flush()
 
-    def replay(self) -> Iterator[CaseRecord]:
-        """Yield the spilled results joined with the definitions, then drop the spill."""
+    def _flush(self) -> None:
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the reader)
+        # One length-prefixed blob a batch: marshal.loads of bytes is many times faster
+        # than marshal.load, which reads a file in small pieces.
+        blob = marshal.dumps(self._batch)
+        self.spill.write(_LENGTH.pack(len(blob)))
+        self.spill.write(blob)
+        self._batch = []
+
+    def emit_result(self, fields: tuple, definition: tuple[str, str]) -> None:
+        _test_id, name, outcome, seconds, message = fields
+        classname, assembly = definition
+        if (
+            classname
+            and name.startswith(classname)
+            and name[len(classname) : len(classname) + 1] == "."
+        ):
+            name = name[len(classname) + 1 :]
+        self.records.append(
+            self.recorder.record(
+                classname=classname,
+                name=name,
+                outcome=outcome,
+                duration=seconds,
+                message=message,
+                suite=assembly,
+            )
+        )
+        self.testcases = self.recorder.testcases
+
+    def _held_batches(self) -> Iterator[list[tuple]]:
+        """Yield the held results in their order, in batches: memory, then the spill."""
+        held, self._held = self._held, []
+        for start in range(0, len(held), SPILL_BATCH):
+            yield held[start : start + SPILL_BATCH]
+        del held
         if self._batch:
             self._flush()
         if self.spill is None:
             return
         spill, self.spill = self.spill, None
-        definitions = self.definitions
         with spill:
             spill.seek(0)
-            left = self.spilled
-            while left > 0:
-                batch = marshal.load(spill)  # noqa: S302 (our own temp file)
-                left -= len(batch)
-                found = definitions.get_many([fields[0] for fields in batch])
-                for fields in batch:
-                    definition = found.get(fields[0])
-                    if definition is None:
-                        self.warnings.add(
-                            "trx:definition",
-                            "a TRX result has no <UnitTest> definition; its class is unknown",
-                        )
-                        definition = ("", "")
-                    self.emit_result(fields, definition)
-                yield from self.records
-                self.records.clear()
+            while header := spill.read(_LENGTH.size):
+                yield marshal.loads(spill.read(_LENGTH.unpack(header)[0]))  # noqa: S302 (our own temp file)
+
+    def replay(self) -> Iterator[CaseRecord]:
+        """Yield the held results joined with the definitions, then drop them."""
+        definitions = self.definitions
+        for batch in self._held_batches():
+            if definitions.on_disk:
+                find = definitions.get_many([fields[0] for fields in batch]).get
+            else:
+                find = definitions.get
+            for fields in batch:
+                definition = find(fields[0])
+                if definition is None:
+                    self.warnings.add(
+                        "trx:definition",
+                        "a TRX result has no <UnitTest> definition; its class is unknown",
+                    )
+                    definition = ("", "")
+                self.emit_result(fields, definition)
+            yield from self.records
+            self.records.clear()
 
 
 class TrxReader(XmlFormatReader):

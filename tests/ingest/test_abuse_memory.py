@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.formats import child_read, child_worker, write_flood, write_long_output
+from benchmarks.formats import (
+    child_read,
+    child_worker,
+    generate_trx,
+    write_flood,
+    write_long_output,
+)
+from ingest.reports.trx import DEFINITIONS_IN_MEMORY, RESULTS_IN_MEMORY
 from tests.ingest.upload_api_helpers import (  # noqa: F401 (fixtures)
     _fresh_rate_limit_counts,
     client,
@@ -48,6 +55,19 @@ def test_reader_memory_stays_under_budget(hostile, kind):
     tests, peak, before, seconds, outcome = child_read(hostile[kind])
     print(f"{kind}: reader +{peak - before:.0f} MiB in {seconds:.2f} s ({outcome})")
     assert tests == (1 if kind == "flood" else 2), outcome
+    assert peak - before < BUDGET_MIB
+
+
+def test_a_large_trx_past_both_memory_caps_reads_under_budget(tmp_path):
+    # Results first (VSTest's order), more tests than either cap: results are held,
+    # then spilled; definitions move to the temporary SQLite table.
+    tests = DEFINITIONS_IN_MEMORY + 10_000
+    assert tests > RESULTS_IN_MEMORY
+    path = tmp_path / "large.trx"
+    generate_trx(path, tests)
+    read, peak, before, seconds, outcome = child_read(path)
+    print(f"trx: reader +{peak - before:.0f} MiB in {seconds:.2f} s ({outcome})")
+    assert read == tests, outcome
     assert peak - before < BUDGET_MIB
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.formats import generate_trx
 from ingest.decompress import open_report
 from ingest.junit import JUnitError, ReportLimits, merge_attempts
 from ingest.reports import open_reader
@@ -169,13 +170,29 @@ def test_trx_joins_results_with_definitions_in_either_order(name):
     assert reader.timestamp.isoformat() == "2024-05-01T08:00:00.500000+00:00"
 
 
-def test_trx_spills_results_to_disk_until_definitions_arrive():
+def test_trx_holds_results_back_until_definitions_arrive():
     reader = open_reader(io.BytesIO((FIXTURES / "trx-results-first.trx").read_bytes()))
     list(reader)
-    assert reader._target.spilled == len(TRX_OUTCOMES)  # every result, rows included
+    assert reader._target.deferred == len(TRX_OUTCOMES)  # every result, rows included
+    assert reader._target.spilled == 0  # all held in memory
     reader = open_reader(io.BytesIO((FIXTURES / "trx-definitions-first.trx").read_bytes()))
     list(reader)
-    assert reader._target.spilled == 0
+    assert reader._target.deferred == 0
+
+
+@pytest.mark.parametrize("in_memory", [0, 3])
+def test_trx_spills_held_results_to_disk_past_the_memory_cap(in_memory, monkeypatch):
+    monkeypatch.setattr("ingest.reports.trx.RESULTS_IN_MEMORY", in_memory)
+    monkeypatch.setattr("ingest.reports.trx.SPILL_BATCH", 2)  # several batches, one partial
+    records, reader = read("trx-results-first.trx")
+    assert reader._target.spilled == len(TRX_OUTCOMES) - in_memory
+    assert outcomes(records) == TRX_OUTCOMES
+    # The order of the report is kept: memory first, then the spill file.
+    assert [r.name for r in records] == list(TRX_OUTCOMES)
+    removes = table(records)[("Shop.CartTests", "RemovesItem")]
+    assert (removes.duration, removes.suite) == (0.5, "shop.tests.dll")
+    assert removes.message.startswith("Assert.AreEqual failed.")
+    assert reader._target.spill is None  # closed and gone
 
 
 @pytest.mark.parametrize("name", ["trx-results-first.trx", "trx-definitions-first.trx"])
@@ -187,6 +204,60 @@ def test_trx_definitions_move_to_disk_past_the_memory_cap(name, monkeypatch):
     assert ("Shop.PriceTests", "Throws") in table(records)
     assert not any("no <UnitTest> definition" in w for w in reader.warnings)
     assert reader._target.definitions._db is None  # closed, its folder removed
+
+
+def generated_trx(tmp_path, tests: int, order: str) -> bytes:
+    """The benchmark's TRX (results, definitions, entries) with its sections reordered."""
+    path = tmp_path / "generated.trx"
+    generate_trx(path, tests)
+    text = path.read_text()
+    head, rest = text.split("  <Results>\n", 1)
+    results, rest = rest.split("  </Results>\n", 1)
+    definitions, rest = rest.split("  </TestDefinitions>\n", 1)
+    entries, tail = rest.split("  </TestEntries>\n", 1)
+    sections = {
+        "results": f"  <Results>\n{results}  </Results>\n",
+        "definitions": f"{definitions}  </TestDefinitions>\n",
+        "entries": f"{entries}  </TestEntries>\n",
+    }
+    return (head + "".join(sections[name] for name in order.split(",")) + tail).encode()
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        "results,definitions,entries",  # VSTest's own order
+        "results,entries,definitions",  # definitions last of all
+        "definitions,results,entries",
+    ],
+)
+def test_trx_stays_bounded_past_both_memory_caps_in_any_order(tmp_path, monkeypatch, order):
+    monkeypatch.setattr("ingest.reports.trx.RESULTS_IN_MEMORY", 100)
+    monkeypatch.setattr("ingest.reports.trx.DEFINITIONS_IN_MEMORY", 500)
+    monkeypatch.setattr("ingest.reports.trx.SPILL_BATCH", 64)
+    reader = open_reader(io.BytesIO(generated_trx(tmp_path, 3000, order)))
+    target = reader._target
+    records = []
+    for record in reader:
+        if not records:  # every definition past the cap is on disk, not in memory
+            assert target.definitions.on_disk and not target.definitions._memory
+        records.append(record)
+    assert reader.format == "trx" and reader.warnings == []
+    # Counted independently of the reader: the generator makes 2% failed, 1% skipped.
+    assert len(records) == 3000
+    assert sum(r.outcome == "failed" for r in records) == 60
+    assert sum(r.outcome == "skipped" for r in records) == 30
+    by_name = {r.name: r for r in records}
+    assert by_name["Test1234"].classname == "Bench.Module1.Fixture"
+    assert by_name["Test1234"].suite == "bench.tests.dll"
+    assert by_name["Test1234"].duration == pytest.approx(1234 % 997 / 1e7)
+    assert by_name["Test100"].message == "Expected 100 but was 0\nat Bench.Fixture.Test()"
+    # Held back (results before their definitions, or definitions already on disk, which
+    # are looked up in batches after the parse): the first 100 in memory, the rest
+    # spilled to the temporary file; the report's order is kept.
+    assert (target.deferred, target.spilled) == (3000, 2900)
+    assert [r.name for r in records[:3]] == ["Test0", "Test1", "Test2"]
+    assert target.spill is None and target.definitions._db is None  # both gone
 
 
 def test_trx_ids_that_are_not_guids_join_too():
