@@ -9,6 +9,8 @@ Every figure a page shows is read from these tables, never by aggregating
 - ``TestStats``: per test, its latest outcome, failing streak and flake rate.
 
 - ``TrendClaim``: one row per project that coalesces trend refreshes.
+- ``DeriveClaim`` / ``DeriveBacklog``: the completed runs waiting for derive, and one
+  row per project that coalesces the passes that drain them.
 
 ``dashboard.derive`` writes them all. Counting rules (see ``dashboard.derive.rollups``):
 ``total`` = passed + failed + error (+ skipped unless the project excludes skipped
@@ -234,25 +236,66 @@ class TestStats(models.Model):
         return f"stats of test {self.test_id}"
 
 
-class TrendClaim(models.Model):
-    """Coalesce a project's trend refreshes: at most one queued and one running.
+class ProjectClaim(models.Model):
+    """Coalesce a project's work of one kind: at most one queued and one running.
 
     ``dashboard.derive.coalesce`` flips these fields with conditional UPDATEs only, so
-    many completions ask for one refresh, and a completion during a refresh causes
-    exactly one more. ``running_since`` is the claim time (UTC) of the refresh in
-    progress; a claim older than PASSLINE_TREND_CLAIM_STALE_SECONDS is taken over.
+    many requests cause one run of the work, and a request during a run causes
+    exactly one more. ``running_since`` is the claim time (UTC) of the run in
+    progress; a claim older than the kind's stale limit is taken over.
     """
 
-    project = models.OneToOneField(
-        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
-    )
     queued = models.BooleanField(default=False)
     running_since = models.DateTimeField(null=True, blank=True)
     requested = models.PositiveBigIntegerField(default=0, help_text="Requests, ever.")
     refreshed = models.PositiveBigIntegerField(default=0, help_text="Refreshes run, ever.")
 
+    class Meta:
+        abstract = True
+
+
+class TrendClaim(ProjectClaim):
+    """Coalesce a project's trend refreshes (stale after PASSLINE_TREND_CLAIM_STALE_SECONDS)."""
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+
     def __str__(self) -> str:
         return f"trend claim of {self.project_id}"
+
+
+class DeriveClaim(ProjectClaim):
+    """Coalesce a project's derive passes over its ``DeriveBacklog``.
+
+    Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
+    """
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"derive claim of {self.project_id}"
+
+
+class DeriveBacklog(models.Model):
+    """A completed run whose derived figures a derive pass has not computed yet.
+
+    Written when the run completes (``dashboard.receivers``), deleted by the pass that
+    derives it (``dashboard.derive.backlog``). ``queued_at`` moves when the run is
+    asked for again, so a pass deletes only the requests it served.
+    """
+
+    run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    queued_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "queued_at"], name="derivebacklog_project")]
+
+    def __str__(self) -> str:
+        return f"derive backlog: run {self.run_id}"
 
 
 class CodeOwners(models.Model):
