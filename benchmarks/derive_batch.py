@@ -15,14 +15,17 @@ each mode, ``--runs`` new complete runs are written straight into the results ta
 - ``one by one (before)``: the derive code of commit BASELINE_COMMIT (exported into a
   temporary package), ``run_completed_derive`` once per run, as its
   ``run_completed_refresh`` task did;
-- ``batch N``: every run recorded in the backlog at once, then derive passes
-  (``derive_pass_claimed``) until it is empty, PASSLINE_DERIVE_BATCH = N (so N = 1
-  is today's code one pass per run, claim included).
+- ``batch N``: every run recorded in the backlog at once, then derive passes (figures
+  passes, ``derive_pass_claimed``, and fold passes, ``fold_pass_claimed``) until none
+  is queued, PASSLINE_DERIVE_BATCH = N (N = 1: one pass of each kind per run, claims
+  included). Also printed: the rate of the figures passes alone (what makes a run
+  fresh).
 
 Trend refreshes are only requested, never run, in every mode (they are coalesced
-either way); their cost is printed once. Prints completed runs per second, queries per
-run, and the ratio of each mode to the baseline measured in the same run, with the
-calibration loop before and after (shared machines drift).
+either way); their cost is printed once. Prints completed runs derived per second
+(everything: rollups, flags, per-test stats, flaky signals), queries per run, and the
+ratio of each mode to the baseline measured in the same run, with the calibration
+loop before and after (shared machines drift).
 """
 
 import argparse
@@ -159,27 +162,44 @@ def one_by_one(old_runs, run_ids: list[int]) -> tuple[float, int]:
     return timed_queries(work)
 
 
-def drain(project, run_ids: list[int]) -> int:
-    """Record the runs, then run derive passes until none is queued; return the passes."""
+def drain(project, run_ids: list[int]) -> tuple[int, float]:
+    """Record the runs, then run derive passes until none is queued.
+
+    Return (passes, seconds spent in figures passes: rollups, flags).
+    """
     from dashboard.derive import backlog
 
-    sent: list[int] = []
-    passes = 0
-    backlog.runs_derive_request(project_id=project.pk, run_ids=run_ids, enqueue=sent.append)
+    sent: list[tuple[str, int]] = []
+    passes, figures_s = 0, 0.0
+
+    def figures(project_id):
+        sent.append(("figures", project_id))
+
+    def fold(project_id):
+        sent.append(("fold", project_id))
+
+    backlog.runs_derive_request(project_id=project.pk, run_ids=run_ids, enqueue=figures)
     while sent:
-        sent.pop()
-        if backlog.derive_pass_claimed(project_id=project.pk, enqueue=sent.append):
-            passes += 1
-    return passes
+        kind, project_id = sent.pop(0)
+        if kind == "figures":
+            started = time.perf_counter()
+            done = backlog.derive_pass_claimed(
+                project_id=project_id, enqueue=figures, enqueue_fold=fold
+            )
+            figures_s += time.perf_counter() - started
+        else:
+            done = backlog.fold_pass_claimed(project_id=project_id, enqueue=fold)
+        passes += done is not None
+    return passes, figures_s
 
 
-def batched(project, run_ids: list[int], size: int) -> tuple[float, int, int]:
+def batched(project, run_ids: list[int], size: int) -> tuple[float, int, int, float]:
     from django.test import override_settings
 
-    passes = []
+    out = []
     with override_settings(PASSLINE_DERIVE_BATCH=size):
-        seconds, queries = timed_queries(lambda: passes.append(drain(project, run_ids)))
-    return seconds, queries, passes[0]
+        seconds, queries = timed_queries(lambda: out.append(drain(project, run_ids)))
+    return seconds, queries, *out[0]
 
 
 def main() -> None:
@@ -229,13 +249,14 @@ def main() -> None:
             run_ids = runs_create(project, args.runs, clock, seed=seed)
             if size is None:
                 seconds, queries = one_by_one(old_runs, run_ids)
-                passes = len(run_ids)
+                passes, figures = len(run_ids), ""
             else:
-                seconds, queries, passes = batched(project, run_ids, size)
+                seconds, queries, passes, figures_s = batched(project, run_ids, size)
+                figures = f"  (fresh: {len(run_ids) / figures_s:7.1f} runs/s)"
             results[label] = rate = len(run_ids) / seconds
             print(
                 f"  {label:<20} {rate:7.1f} runs/s  {seconds:6.2f} s  "
-                f"{queries / len(run_ids):5.1f} queries/run  {passes} passes"
+                f"{queries / len(run_ids):5.1f} queries/run  {passes} passes{figures}"
             )
     base = results["one by one (before)"]
     print("ratios to one by one (before), same run:")

@@ -9,8 +9,8 @@ Every figure a page shows is read from these tables, never by aggregating
 - ``TestStats``: per test, its latest outcome, failing streak and flake rate.
 
 - ``TrendClaim``: one row per project that coalesces trend refreshes.
-- ``DeriveClaim`` / ``DeriveBacklog``: the completed runs waiting for derive, and one
-  row per project that coalesces the passes that drain them.
+- ``DeriveBacklog`` / ``DeriveClaim`` / ``FoldClaim``: the completed runs waiting for
+  derive, and per project the rows that coalesce the two passes that drain them.
 
 ``dashboard.derive`` writes them all. Counting rules (see ``dashboard.derive.rollups``):
 ``total`` = passed + failed + error (+ skipped unless the project excludes skipped
@@ -266,7 +266,7 @@ class TrendClaim(ProjectClaim):
 
 
 class DeriveClaim(ProjectClaim):
-    """Coalesce a project's derive passes over its ``DeriveBacklog``.
+    """Coalesce a project's figures passes over its ``DeriveBacklog`` (rollups, flags).
 
     Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
     """
@@ -279,23 +279,46 @@ class DeriveClaim(ProjectClaim):
         return f"derive claim of {self.project_id}"
 
 
+class FoldClaim(ProjectClaim):
+    """Coalesce a project's fold passes over its ``DeriveBacklog`` (test stats, flaky).
+
+    Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
+    """
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"fold claim of {self.project_id}"
+
+
 class DeriveBacklog(models.Model):
     """A completed run whose derived figures a derive pass has not computed yet.
 
-    Written when the run completes (``dashboard.receivers``), deleted by the pass that
-    derives it (``dashboard.derive.backlog``). ``queued_at`` moves when the run is
-    asked for again, so a pass deletes only the requests it served.
+    Written when the run completes (``dashboard.receivers``) at stage ``figures``;
+    the figures pass (rollups, flags) moves it to ``fold``; the fold pass (per-test
+    stats, flaky signals) deletes it (``dashboard.derive.backlog``). ``queued_at``
+    moves when the run is asked for again, so a pass touches only the requests it
+    served.
     """
+
+    class Stage(models.IntegerChoices):
+        FIGURES = 0, "figures"
+        FOLD = 1, "fold"
 
     run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.FIGURES)
     queued_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["project", "queued_at"], name="derivebacklog_project")]
+        indexes = [
+            models.Index(fields=["project", "stage", "queued_at"], name="derivebacklog_project")
+        ]
 
     def __str__(self) -> str:
-        return f"derive backlog: run {self.run_id}"
+        return f"derive backlog: run {self.run_id} ({self.get_stage_display()})"
 
 
 class CodeOwners(models.Model):

@@ -11,6 +11,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 
 from dashboard.derive.backlog import derive_pass_claimed as derive_pass_claimed_service
 from dashboard.derive.backlog import derive_sweep as derive_sweep_service
+from dashboard.derive.backlog import fold_pass_claimed as fold_pass_claimed_service
 from dashboard.derive.backlog import runs_derive_request as runs_derive_request_service
 from dashboard.derive.coalesce import trend_refresh_claimed as trend_refresh_claimed_service
 from dashboard.derive.coalesce import trends_refresh_all as trends_refresh_all_service
@@ -51,8 +52,14 @@ def run_completed_refresh(self, run_id: int, project_id: int) -> None:
 
 @shared_task(**RETRY)
 def derive_pass(self, project_id: int) -> int | None:
-    """Derive the project's waiting completed runs in one batch (coalesced per project)."""
+    """Make the project's waiting completed runs fresh in one batch (coalesced)."""
     return derive_pass_claimed_service(project_id=project_id)
+
+
+@shared_task(**RETRY)
+def derive_fold(self, project_id: int) -> int | None:
+    """Fold the project's fresh runs into per-test stats and flaky signals (coalesced)."""
+    return fold_pass_claimed_service(project_id=project_id)
 
 
 @shared_task(**RETRY)

@@ -3,11 +3,12 @@
 - ``run_stats_update`` (each processed upload that did not complete its run): the
   run's rollups from its results, its flags and those of the next complete run (which
   compares with it); when the run is already complete, a coalesced trend refresh.
-- ``runs_derive`` (a batch of one project's completed runs, from a derive pass over
-  the backlog, ``dashboard.derive.backlog``): their rollups in one statement, their
-  flags, a coalesced trend refresh request, then one fold of the batch into the
-  per-test stats and one into the flaky detectors. ``run_completed_derive`` is the
-  same for one run, at once.
+- ``runs_figures_update`` and ``runs_fold`` (a batch of one project's completed runs,
+  from the two passes over the backlog, ``dashboard.derive.backlog``): their rollups
+  in one statement, their flags and a coalesced trend refresh request (what makes
+  them fresh); then one fold of the batch into the per-test stats and one into the
+  flaky detectors. ``runs_derive`` does both, and ``run_completed_derive`` both for
+  one run, at once.
 - ``project_stats_rebuild`` (after re-categorising): every run's rollups and flags.
 """
 
@@ -37,24 +38,40 @@ def run_stats_update(*, run_id: int) -> RunStats | None:
     return RunStats.objects.get(run_id=run_id)
 
 
-def runs_derive(*, project_id: int, run_ids: list[int]) -> int:
-    """Derive what a batch of a project's completed runs changes; return the runs derived.
+def runs_figures_update(*, project_id: int, run_ids: list[int]) -> int:
+    """Make a batch of a project's completed runs fresh; return the runs written.
 
-    Rollups and flags first (what makes a run's figures fresh), then a coalesced
-    trend refresh request: the refresh (another derive worker) reads rollups only, so
-    the summary's trend is fresh while this pass folds the batch into the per-test
-    stats and the flaky detectors. Each step is its own short transaction and
-    recomputes from stored rows, so a retried pass is harmless. Runs that no longer
-    exist are skipped.
+    Their rollups (one statement), their flags, then a coalesced trend refresh
+    request (the refresh, on another derive worker, reads rollups only). Runs that no
+    longer exist are skipped.
     """
     derived = runs_rollups_update(project_id=project_id, run_ids=run_ids)
-    if not derived:
-        return 0
-    runs_flags_update(project_id=project_id, run_ids=run_ids)
-    trend_refresh_request(project_id=project_id)
+    if derived:
+        runs_flags_update(project_id=project_id, run_ids=run_ids)
+        trend_refresh_request(project_id=project_id)
+    return derived
+
+
+def runs_fold(*, project_id: int, run_ids: list[int]) -> None:
+    """Fold a batch of a project's completed runs into per-test stats and flaky signals.
+
+    Each fold equals folding the runs one by one in start order; only complete
+    default-branch runs count.
+    """
     runs_test_stats_fold(project_id=project_id, run_ids=run_ids)
     # Flaky detection, quarantine suggestions and auto-lift (dashboard.derive.detect).
     runs_detect(project_id=project_id, run_ids=run_ids)
+
+
+def runs_derive(*, project_id: int, run_ids: list[int]) -> int:
+    """Derive all a batch of completed runs changes, at once; return the runs derived.
+
+    Each step is its own short transaction and recomputes from stored rows, so a
+    retry is harmless.
+    """
+    derived = runs_figures_update(project_id=project_id, run_ids=run_ids)
+    if derived:
+        runs_fold(project_id=project_id, run_ids=run_ids)
     return derived
 
 
