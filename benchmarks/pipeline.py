@@ -660,7 +660,7 @@ class SmallRuns:
         # One page of 500 per poll, cycling through the window when more runs lag, so
         # that watching a backlog does not add a backlog's worth of reads every second.
         with self.lock:
-            window = sum(r["timestamp"] >= since for r in self.sent.values())
+            window = sum(r.get("timestamp", "") >= since for r in self.sent.values())
         page = self.polls % max(1, -(-window // 500))
         self.polls += 1
         listed = self.client.runs_page(since, page=page)
