@@ -245,6 +245,11 @@ class ProjectClaim(models.Model):
     progress; a claim older than the kind's stale limit is taken over.
     """
 
+    kind = "claim"
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
     queued = models.BooleanField(default=False)
     running_since = models.DateTimeField(null=True, blank=True)
     requested = models.PositiveBigIntegerField(default=0, help_text="Requests, ever.")
@@ -253,16 +258,14 @@ class ProjectClaim(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.project_id}"
+
 
 class TrendClaim(ProjectClaim):
     """Coalesce a project's trend refreshes (stale after PASSLINE_TREND_CLAIM_STALE_SECONDS)."""
 
-    project = models.OneToOneField(
-        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
-    )
-
-    def __str__(self) -> str:
-        return f"trend claim of {self.project_id}"
+    kind = "trend claim"
 
 
 class DeriveClaim(ProjectClaim):
@@ -271,12 +274,7 @@ class DeriveClaim(ProjectClaim):
     Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
     """
 
-    project = models.OneToOneField(
-        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
-    )
-
-    def __str__(self) -> str:
-        return f"derive claim of {self.project_id}"
+    kind = "derive claim"
 
 
 class FoldClaim(ProjectClaim):
@@ -285,12 +283,7 @@ class FoldClaim(ProjectClaim):
     Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
     """
 
-    project = models.OneToOneField(
-        Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
-    )
-
-    def __str__(self) -> str:
-        return f"fold claim of {self.project_id}"
+    kind = "fold claim"
 
 
 class DeriveBacklog(models.Model):

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from dashboard.analytics.flaky_rules import describe, detect
 from dashboard.derive.locks import project_xact_lock
+from dashboard.derive.teststats import newer_than_row_sql
 from dashboard.lifecycle.models import FlakyPolicy, TestSignal, TestState
 from dashboard.lifecycle.policy import policy_of, policy_row_get
 from dashboard.services.quarantine import (
@@ -95,9 +96,6 @@ FROM (
 ) d
 GROUP BY test_id
 """
-_NEWER = """sg.test_id IS NOT NULL AND (sg.last_started_at IS NULL
-    OR sg.last_started_at < run.started_at
-    OR (sg.last_started_at = run.started_at AND sg.last_run_id < r.run_id))"""
 # The history, then the batch's letters, trimmed to the window (the last parameter).
 _TRIMMED = """CASE WHEN length({h} || x.letters) > %s
     THEN substr({h} || x.letters, length({h} || x.letters) - %s + 1)
@@ -172,7 +170,7 @@ def runs_detect(*, run_ids: list[int], project_id: int | None = None) -> dict:
     now = timezone.now()
     update = _FOLD_UPDATE.format(
         trimmed=_TRIMMED.format(h="sg.history"),
-        batch=_FOLD_BATCH.format(newer=_NEWER, **names),
+        batch=_FOLD_BATCH.format(newer=newer_than_row_sql("sg"), **names),
         **names,
     )
     insert = _FOLD_INSERT.format(

@@ -75,9 +75,15 @@ FROM (
 ) s
 GROUP BY test_id
 """
-_NEWER = """ts.test_id IS NOT NULL AND (ts.last_run_id IS NULL OR ts.last_started_at IS NULL
-    OR ts.last_started_at < run.started_at
-    OR (ts.last_started_at = run.started_at AND ts.last_run_id < r.run_id))"""
+
+
+def newer_than_row_sql(alias: str) -> str:
+    """SQL: result ``r`` of run ``run`` is newer than the last run of row ``alias``."""
+    return f"""{alias}.test_id IS NOT NULL AND ({alias}.last_run_id IS NULL
+    OR {alias}.last_started_at IS NULL OR {alias}.last_started_at < run.started_at
+    OR ({alias}.last_started_at = run.started_at AND {alias}.last_run_id < r.run_id))"""
+
+
 _FOLD_UPDATE = """
 UPDATE {t} AS ts SET
     category_id = x.category_id,
@@ -206,7 +212,9 @@ def runs_test_stats_fold(*, run_ids: list[int], project_id: int | None = None) -
         "passing": _passing_sql("r", flaky_counts_as_pass=flaky_counts_as_pass),
         "runs": ", ".join(["%s"] * len(runs)),
     }
-    update = _FOLD_UPDATE.format(batch=_FOLD_BATCH.format(after=_NEWER, **names), **names)
+    update = _FOLD_UPDATE.format(
+        batch=_FOLD_BATCH.format(after=newer_than_row_sql("ts"), **names), **names
+    )
     insert = _FOLD_INSERT.format(
         batch=_FOLD_BATCH.format(after="ts.test_id IS NULL", **names), **names
     )

@@ -23,8 +23,9 @@ from dashboard.derive.teststats import (
 )
 from dashboard.lifecycle.models import TestSignal
 from dashboard.lifecycle.policy import policy_set
-from dashboard.models import RunCategoryStats, RunStats, TestStats
+from dashboard.models import RunCategoryStats, RunStats
 from tests.dashboard.analytics_data import F, P, S, make_run
+from tests.dashboard.test_teststats import snapshot as stats_snapshot
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,22 +72,6 @@ def batches(run_ids: list[int], seed: int) -> list[list[int]]:
         out.append(batch)
         start += size
     return out
-
-
-def stats_snapshot(project) -> dict:
-    fields = (
-        "test__name",
-        "category__name",
-        "last_run__key",
-        "last_outcome",
-        "failing_since_run__key",
-        "failing_runs",
-        "window_runs",
-        "flaky_runs",
-        "flake_rate",
-    )
-    rows = TestStats.objects.filter(project=project).values_list(*fields)
-    return {row[0]: row[1:] for row in rows}
 
 
 def signal_snapshot(project) -> dict:
