@@ -251,6 +251,9 @@ class ProjectClaim(models.Model):
         Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
     queued = models.BooleanField(default=False)
+    # The queued request's message was used up while a run was in progress: that run
+    # sends the task again on its way out.
+    resend = models.BooleanField(default=False)
     running_since = models.DateTimeField(null=True, blank=True)
     requested = models.PositiveBigIntegerField(default=0, help_text="Requests, ever.")
     refreshed = models.PositiveBigIntegerField(default=0, help_text="Refreshes run, ever.")

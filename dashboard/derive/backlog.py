@@ -35,7 +35,13 @@ from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dashboard.derive.coalesce import Enqueue, claim_request, claim_run, claims_resend
+from dashboard.derive.coalesce import (
+    Enqueue,
+    claim_request,
+    claim_requeue,
+    claim_run,
+    claims_resend,
+)
 from dashboard.derive.runs import runs_figures_update, runs_fold
 from dashboard.models import DeriveBacklog, DeriveClaim, FoldClaim, RunStats
 from ingest.models import Run, Upload
@@ -160,7 +166,7 @@ def figures_drain(*, project_id: int, enqueue_fold: Enqueue = _enqueue_fold) -> 
         ).update(stage=FOLD)
         claim_request(model=FoldClaim, project_id=project_id, enqueue=enqueue_fold)
     if more:
-        DeriveClaim.objects.filter(project_id=project_id).update(queued=True)
+        claim_requeue(model=DeriveClaim, project_id=project_id)
     return len(run_ids)
 
 
@@ -172,7 +178,7 @@ def fold_drain(*, project_id: int) -> int:
     runs_fold(project_id=project_id, run_ids=run_ids)
     DeriveBacklog.objects.filter(run_id__in=run_ids, stage=FOLD, queued_at__lte=newest).delete()
     if more:
-        FoldClaim.objects.filter(project_id=project_id).update(queued=True)
+        claim_requeue(model=FoldClaim, project_id=project_id)
     return len(run_ids)
 
 

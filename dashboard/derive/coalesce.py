@@ -8,9 +8,11 @@ backlog of completed runs (``DeriveClaim``, ``dashboard.derive.backlog``).
   enqueues one task.
 - ``claim_run`` (the task body) claims the queued work by flipping ``queued`` back to
   false and setting ``running_since``, in one UPDATE that only matches when no run of
-  the work is in progress. When another is running it returns at once: that one
-  re-enqueues on its way out when it finds ``queued`` set, so a request during a run
-  causes exactly one more.
+  the work is in progress. When another is running it marks ``resend`` and returns at
+  once: its message is used up, so the running one sends one task on its way out.
+  A request whose message is still waiting in the broker needs no other, so a
+  request during a run causes exactly one more run, and the broker holds at most
+  one message per queued request (a backlog of messages cannot build up).
 - ``claims_resend`` (beat sweeps) re-sends the task of work left queued, so a message
   lost at commit delays the work, never stops it; a duplicate message finds nothing to
   claim.
@@ -64,18 +66,19 @@ def claim_run(
     """Run the project's queued work if no other run of it is in progress.
 
     Return what ``work`` returned, or None when there was nothing to claim (not
-    queued, or another run is in progress and will pick the request up). ``work`` may
-    set ``queued`` itself (more left to do): the task is then sent again once.
+    queued, or another run is in progress and will pick the request up).
     """
     now = timezone.now()
     stale = now - timedelta(seconds=stale_seconds)
-    claimed = (
-        model.objects.filter(project_id=project_id, queued=True)
-        .filter(Q(running_since__isnull=True) | Q(running_since__lt=stale))
-        .update(queued=False, running_since=now, refreshed=F("refreshed") + 1)
-    )
-    if not claimed:
-        return None
+    if not _claim(model=model, project_id=project_id, now=now, stale=stale):
+        # Another run is in progress: this message is used up, so that run sends one
+        # task for the request on its way out ("resend").
+        running = model.objects.filter(project_id=project_id, queued=True, running_since__gte=stale)
+        if running.update(resend=True):
+            return None
+        # Nothing queued, or the other run has just finished: claim once more.
+        if not _claim(model=model, project_id=project_id, now=now, stale=stale):
+            return None
     try:
         return work()
     except Exception:
@@ -83,10 +86,38 @@ def claim_run(
         model.objects.filter(project_id=project_id).update(queued=True)
         raise
     finally:
-        model.objects.filter(project_id=project_id, running_since=now).update(running_since=None)
-        # Requests that arrived while this ran: exactly one more run.
-        if model.objects.filter(project_id=project_id, queued=True).exists():
+        with transaction.atomic():
+            # Locked, so that a message being used up waits and then claims itself.
+            state = (
+                model.objects.select_for_update()
+                .filter(project_id=project_id, running_since=now)
+                .values_list("queued", "resend")
+                .first()
+            )
+            model.objects.filter(project_id=project_id, running_since=now).update(
+                running_since=None, resend=False
+            )
+        # A request whose message was used up while this ran: exactly one more run.
+        # (A request whose message is still on its way needs none.)
+        if state is not None and all(state):
             transaction.on_commit(lambda: enqueue(project_id))
+
+
+def claim_requeue(*, model: type[ProjectClaim], project_id: int) -> None:
+    """From inside a run: queue one more run of the work (more is left to do).
+
+    The run in progress sends its task on the way out, unless a request's message
+    is already on its way.
+    """
+    model.objects.filter(project_id=project_id, queued=False).update(queued=True, resend=True)
+
+
+def _claim(*, model, project_id: int, now, stale) -> bool:
+    return bool(
+        model.objects.filter(project_id=project_id, queued=True)
+        .filter(Q(running_since__isnull=True) | Q(running_since__lt=stale))
+        .update(queued=False, resend=False, running_since=now, refreshed=F("refreshed") + 1)
+    )
 
 
 def claims_resend(

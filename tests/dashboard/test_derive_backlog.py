@@ -136,6 +136,32 @@ def test_completions_during_a_pass_cause_exactly_one_more():
     assert not DeriveBacklog.objects.exists()
 
 
+def test_a_request_whose_message_is_still_waiting_gets_no_second_message():
+    """Under a backlog of messages, passes must not multiply them (one per request)."""
+    project = ProjectFactory()
+    broker = Broker()
+    first, later = completed_runs(project, 1), completed_runs(project, 4, start=1)
+    backlog.runs_derive_request(
+        project_id=project.pk, run_ids=[first[0].pk], enqueue=broker.figures
+    )
+    real = backlog.runs_figures_update
+
+    def figures_while_runs_complete(*, project_id, run_ids):
+        for run in later:  # the first one's message waits in the broker
+            backlog.runs_derive_request(
+                project_id=project_id, run_ids=[run.pk], enqueue=broker.figures
+            )
+        return real(project_id=project_id, run_ids=run_ids)
+
+    with mock.patch.object(backlog, "runs_figures_update", figures_while_runs_complete):
+        assert broker.deliver() == [("figures", 1)]
+    # The waiting message, and the fold pass's: no second figures message.
+    assert broker.sent == [("figures", project.pk), ("fold", project.pk)]
+    # The fold pass, still waiting, takes the first run and the four made fresh meanwhile.
+    assert broker.deliver() == [("figures", 4), ("fold", 5)]
+    assert broker.sent == []
+
+
 def test_a_run_is_fresh_while_the_previous_runs_fold_is_running():
     """The figures pass of a run never waits behind the fold of the one before."""
     project = ProjectFactory()
