@@ -1,15 +1,18 @@
-"""Flaky-test detection, folded in per completed default-branch run (incremental).
+"""Flaky-test detection, folded in per batch of completed default-branch runs.
 
-For each completed run on the project's default branch:
+For each batch of completed runs on the project's default branch (one run, or the
+runs of a derive pass, ``dashboard.derive.backlog``):
 
-1. fold the run's results into ``TestSignal``: one letter per test appended to its
-   history, trimmed to the policy's window (one ``UPDATE ... FROM`` and one
-   ``INSERT ... SELECT`` over this run's results only);
-2. candidates: the run's tests that are active (or have no state) and whose history
-   holds an ``r``, or both a ``p`` and an ``f``; the pure detectors
-   (``dashboard.analytics.flaky_rules``) decide, and each detection marks the test
-   flaky, suggests its quarantine, or quarantines it, by ``FlakyPolicy.action``;
-3. lift: the run's flaky or quarantined tests whose last ``lift_after`` letters are
+1. fold the runs' results into ``TestSignal``: one letter per test and run appended
+   to its history in start order, trimmed to the policy's window (one
+   ``UPDATE ... FROM`` and one ``INSERT ... SELECT`` over these runs' results only;
+   equal to folding the runs one by one);
+2. candidates: the tests the batch wrote that are active (or have no state) and whose
+   history holds an ``r``, or both a ``p`` and an ``f``; the pure detectors
+   (``dashboard.analytics.flaky_rules``) decide, once per batch, and each detection
+   marks the test flaky, suggests its quarantine, or quarantines it, by
+   ``FlakyPolicy.action``;
+3. lift: the batch's flaky or quarantined tests whose last ``lift_after`` letters are
    all ``p`` go back to active.
 
 Nothing here reads the window's results again: the history string is the window.
