@@ -18,8 +18,10 @@ different 5% failing (and 0.5% flaky).
 For every run it times what the derive queue does for it:
 
 - ``processed``: ``run_stats_update`` (the run's rollups from its results + flags),
-- ``completed``: ``run_completed_derive`` (completeness, flags, the run folded into
-  TestStats, a coalesced trend request),
+- ``completed``: ``run_completed_derive`` (what a derive pass does for a batch of one
+  run: its rollups again, flags, a coalesced trend request, the run folded into
+  TestStats and the flaky signals; in production a single-part run skips
+  ``processed``),
 - ``trend``: the coalesced trend refresh that request causes,
 
 on a fresh project and on a project with ``--history`` earlier complete runs (rollups,
@@ -164,7 +166,7 @@ def derive_new(run) -> dict:
     from dashboard.derive.coalesce import trend_refresh_claimed
 
     sent, fold = [], []
-    real_fold = runs.run_test_stats_update
+    real_fold = runs.runs_test_stats_fold
 
     def timed_fold(**kwargs):
         started = time.perf_counter()
@@ -174,7 +176,7 @@ def derive_new(run) -> dict:
             fold.append(time.perf_counter() - started)
 
     times = {"processed": timed(lambda: runs.run_stats_update(run_id=run.pk))}
-    with mock.patch.object(runs, "run_test_stats_update", timed_fold):
+    with mock.patch.object(runs, "runs_test_stats_fold", timed_fold):
         # The trend request's on_commit fires at the end of this block.
         times["completed"] = timed(
             lambda: transaction.atomic()(runs.run_completed_derive)(run_id=run.pk)

@@ -168,6 +168,32 @@ def floor(db_url: str, gz: bytes) -> float:
         return time.perf_counter() - started
 
 
+def rollup_lags(db_url: str, slug: str) -> list[float] | None:
+    """Seconds from each run's upload processed to its complete rollups written.
+
+    Read from the database after the measurement (both are server clock times), so it
+    does not depend on the freshness poll's resolution, which a backlog of unprocessed
+    runs coarsens. Reads passline's tables by name: None when this checkout's schema
+    has no such columns.
+    """
+    import psycopg
+
+    sql = """
+        SELECT EXTRACT(EPOCH FROM (s.updated_at - MAX(u.processed_at)))
+        FROM dashboard_runstats s
+        JOIN ingest_run r ON r.id = s.run_id
+        JOIN ingest_project p ON p.id = r.project_id
+        JOIN ingest_upload u ON u.run_id = r.id
+        WHERE p.slug = %s AND s.is_complete AND u.processed_at IS NOT NULL
+        GROUP BY s.run_id, s.updated_at
+    """
+    try:
+        with psycopg.connect(db_url) as conn:
+            return [float(row[0]) for row in conn.execute(sql, [slug])]
+    except psycopg.Error:
+        return None
+
+
 # --- helpers ----------------------------------------------------------------------------
 
 
@@ -660,7 +686,7 @@ class SmallRuns:
         # One page of 500 per poll, cycling through the window when more runs lag, so
         # that watching a backlog does not add a backlog's worth of reads every second.
         with self.lock:
-            window = sum(r["timestamp"] >= since for r in self.sent.values())
+            window = sum(r.get("timestamp", "") >= since for r in self.sent.values())
         page = self.polls % max(1, -(-window // 500))
         self.polls += 1
         listed = self.client.runs_page(since, page=page)
@@ -735,7 +761,9 @@ class SmallRuns:
             list(pool.map(fetch, accepted))
 
 
-def print_small(small: SmallRuns, outcome: dict, sampler: Sampler, args) -> None:
+def print_small(
+    small: SmallRuns, outcome: dict, sampler: Sampler, args, lags: list[float] | None
+) -> None:
     records = list(small.sent.values())
     accepted = [r for r in records if "upload_id" in r]
     errors = [r for r in records if "upload_id" not in r]
@@ -774,6 +802,12 @@ def print_small(small: SmallRuns, outcome: dict, sampler: Sampler, args) -> None
         f"(drain took {outcome['drain_s']:.1f} s)"
     )
     print(f"  POST -> fresh: {spread([r['fresh'] - r['posted'] for r in fresh])}")
+    if lags is not None:
+        within = sum(v <= 10 for v in lags)
+        print(
+            f"  processed -> complete rollups written (server clock, every run): "
+            f"{spread(lags)}; within 10 s: {within} of {len(lags)}"
+        )
     if small.polls_failed:
         print(f"  freshness polls that failed: {small.polls_failed}: {small.poll_errors}")
     print(f"  queue lengths (ready messages) while sending, broker {sampler.probe.kind}:")
@@ -940,7 +974,8 @@ def main(argv=None) -> int:
         if args.small_minutes > 0 and args.small_per_minute > 0:
             runner = SmallRuns(small, args)
             outcome = runner.run(sampler)
-            print_small(runner, outcome, sampler, args)
+            lags = rollup_lags(db_url, "small")
+            print_small(runner, outcome, sampler, args, lags)
             lag = [
                 r["fresh"] - r["processed"]
                 for r in runner.sent.values()
@@ -952,6 +987,7 @@ def main(argv=None) -> int:
                 "post_p95_s": pct([r["post_s"] for r in runner.sent.values()], 95),
                 "fresh_lag_p95_s": pct(lag, 95) if lag else None,
                 "fresh": len(lag),
+                "rollups_lag_p95_s": pct(lags, 95) if lags else None,
             }
         shape.check_alive()
         rss = ", ".join(f"{k} {v:.0f} MB" for k, v in sampler.rss_max.items())

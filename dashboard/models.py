@@ -9,6 +9,8 @@ Every figure a page shows is read from these tables, never by aggregating
 - ``TestStats``: per test, its latest outcome, failing streak and flake rate.
 
 - ``TrendClaim``: one row per project that coalesces trend refreshes.
+- ``DeriveBacklog`` / ``DeriveClaim`` / ``FoldClaim``: the completed runs waiting for
+  derive, and per project the rows that coalesce the two passes that drain them.
 
 ``dashboard.derive`` writes them all. Counting rules (see ``dashboard.derive.rollups``):
 ``total`` = passed + failed + error (+ skipped unless the project excludes skipped
@@ -234,25 +236,85 @@ class TestStats(models.Model):
         return f"stats of test {self.test_id}"
 
 
-class TrendClaim(models.Model):
-    """Coalesce a project's trend refreshes: at most one queued and one running.
+class ProjectClaim(models.Model):
+    """Coalesce a project's work of one kind: at most one queued and one running.
 
     ``dashboard.derive.coalesce`` flips these fields with conditional UPDATEs only, so
-    many completions ask for one refresh, and a completion during a refresh causes
-    exactly one more. ``running_since`` is the claim time (UTC) of the refresh in
-    progress; a claim older than PASSLINE_TREND_CLAIM_STALE_SECONDS is taken over.
+    many requests cause one run of the work, and a request during a run causes
+    exactly one more. ``running_since`` is the claim time (UTC) of the run in
+    progress; a claim older than the kind's stale limit is taken over.
     """
+
+    kind = "claim"
 
     project = models.OneToOneField(
         Project, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
     queued = models.BooleanField(default=False)
+    # The queued request's message was used up while a run was in progress: that run
+    # sends the task again on its way out.
+    resend = models.BooleanField(default=False)
     running_since = models.DateTimeField(null=True, blank=True)
     requested = models.PositiveBigIntegerField(default=0, help_text="Requests, ever.")
     refreshed = models.PositiveBigIntegerField(default=0, help_text="Refreshes run, ever.")
 
+    class Meta:
+        abstract = True
+
     def __str__(self) -> str:
-        return f"trend claim of {self.project_id}"
+        return f"{self.kind} of {self.project_id}"
+
+
+class TrendClaim(ProjectClaim):
+    """Coalesce a project's trend refreshes (stale after PASSLINE_TREND_CLAIM_STALE_SECONDS)."""
+
+    kind = "trend claim"
+
+
+class DeriveClaim(ProjectClaim):
+    """Coalesce a project's figures passes over its ``DeriveBacklog`` (rollups, flags).
+
+    Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
+    """
+
+    kind = "derive claim"
+
+
+class FoldClaim(ProjectClaim):
+    """Coalesce a project's fold passes over its ``DeriveBacklog`` (test stats, flaky).
+
+    Stale after PASSLINE_DERIVE_CLAIM_STALE_SECONDS; ``refreshed`` counts passes.
+    """
+
+    kind = "fold claim"
+
+
+class DeriveBacklog(models.Model):
+    """A completed run whose derived figures a derive pass has not computed yet.
+
+    Written when the run completes (``dashboard.receivers``) at stage ``figures``;
+    the figures pass (rollups, flags) moves it to ``fold``; the fold pass (per-test
+    stats, flaky signals) deletes it (``dashboard.derive.backlog``). ``queued_at``
+    moves when the run is asked for again, so a pass touches only the requests it
+    served.
+    """
+
+    class Stage(models.IntegerChoices):
+        FIGURES = 0, "figures"
+        FOLD = 1, "fold"
+
+    run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.FIGURES)
+    queued_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "stage", "queued_at"], name="derivebacklog_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"derive backlog: run {self.run_id} ({self.get_stage_display()})"
 
 
 class CodeOwners(models.Model):

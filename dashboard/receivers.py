@@ -1,9 +1,9 @@
-"""Receivers of ingest's signals: they only enqueue dashboard tasks after commit."""
+"""Receivers of ingest's signals: they only record work and enqueue tasks after commit."""
 
 from django.db import transaction
 
+from dashboard.derive.backlog import runs_derive_request
 from dashboard.tasks import project_stats_rebuild as project_stats_rebuild_task
-from dashboard.tasks import run_completed_refresh as run_completed_refresh_task
 from dashboard.tasks import run_stats_update as run_stats_update_task
 
 
@@ -21,8 +21,11 @@ def on_upload_processed(
 
 
 def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
-    """Derive what the completed run changes: flags, test stats, then the trends."""
-    transaction.on_commit(lambda: run_completed_refresh_task.delay(run_id, project_id))
+    """Record the completed run in the derive backlog and ask for its project's pass.
+
+    A burst of completions of one project costs one pass (``dashboard.derive.backlog``).
+    """
+    transaction.on_commit(lambda: runs_derive_request(project_id=project_id, run_ids=[run_id]))
 
 
 def on_project_recategorized(sender, *, project_id: int, **kwargs) -> None:

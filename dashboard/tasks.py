@@ -9,10 +9,13 @@ the beat-driven sweeps (``*_all``, ``test_stats_refresh``) to ``maintenance``.
 from celery import shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 
+from dashboard.derive.backlog import derive_pass_claimed as derive_pass_claimed_service
+from dashboard.derive.backlog import derive_sweep as derive_sweep_service
+from dashboard.derive.backlog import fold_pass_claimed as fold_pass_claimed_service
+from dashboard.derive.backlog import runs_derive_request as runs_derive_request_service
 from dashboard.derive.coalesce import trend_refresh_claimed as trend_refresh_claimed_service
 from dashboard.derive.coalesce import trends_refresh_all as trends_refresh_all_service
 from dashboard.derive.runs import project_stats_rebuild as project_stats_rebuild_service
-from dashboard.derive.runs import run_completed_derive as run_completed_derive_service
 from dashboard.derive.runs import run_stats_update as run_stats_update_service
 from dashboard.derive.teststats import test_stats_refresh as test_stats_refresh_service
 from dashboard.derive.teststats import test_stats_refresh_all as test_stats_refresh_all_service
@@ -42,8 +45,27 @@ def run_stats_update(self, run_id: int) -> None:
 
 @shared_task(**RETRY)
 def run_completed_refresh(self, run_id: int, project_id: int) -> None:
-    """After a run completes: flags, its per-test stats, a coalesced trend refresh."""
-    run_completed_derive_service(run_id=run_id)
+    """Record a completed run for its project's next derive pass (messages sent before
+    the backlog existed; completions now record it in their receiver)."""
+    runs_derive_request_service(project_id=project_id, run_ids=[run_id])
+
+
+@shared_task(**RETRY)
+def derive_pass(self, project_id: int) -> int | None:
+    """Make the project's waiting completed runs fresh in one batch (coalesced)."""
+    return derive_pass_claimed_service(project_id=project_id)
+
+
+@shared_task(**RETRY)
+def derive_fold(self, project_id: int) -> int | None:
+    """Fold the project's fresh runs into per-test stats and flaky signals (coalesced)."""
+    return fold_pass_claimed_service(project_id=project_id)
+
+
+@shared_task(**RETRY)
+def derive_sweep(self) -> int:
+    """Re-send derive passes whose message was lost (Celery beat, every minute)."""
+    return derive_sweep_service()
 
 
 @shared_task(**RETRY)

@@ -26,6 +26,7 @@ _ROUTES = {
     "ingest.tasks.runs_complete_quiet": MAINTENANCE,
     "ingest.tasks.project_recategorize": MAINTENANCE,
     "dashboard.tasks.trends_refresh_all": MAINTENANCE,
+    "dashboard.tasks.derive_sweep": MAINTENANCE,
     "dashboard.tasks.test_stats_refresh_all": MAINTENANCE,
     "dashboard.tasks.test_stats_refresh": MAINTENANCE,
     "dashboard.tasks.quarantines_expire": MAINTENANCE,

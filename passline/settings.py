@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "runs-complete-quiet": {"task": "ingest.tasks.runs_complete_quiet", "schedule": 5 * 60},
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
+    "derive-sweep": {
+        "task": "dashboard.tasks.derive_sweep",
+        "schedule": 60,
+        "options": {"expire_seconds": 60},
+    },
     "test-stats-refresh": {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600},
     "deliveries-sweep": {
         "task": "notify.tasks.deliveries_sweep",
@@ -346,6 +351,16 @@ PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHA
 PASSLINE_QUARANTINE_DAYS = env.int("PASSLINE_QUARANTINE_DAYS", default=30)
 PASSLINE_TEST_STATS_BATCH = env.int("PASSLINE_TEST_STATS_BATCH", default=20_000)
 PASSLINE_TREND_CLAIM_STALE_SECONDS = env.int("PASSLINE_TREND_CLAIM_STALE_SECONDS", default=600)
+# Derive passes (dashboard.derive.backlog): completed runs derived together per project,
+# at most this many runs and (unless one run alone is bigger) results per pass.
+PASSLINE_DERIVE_BATCH = env.int("PASSLINE_DERIVE_BATCH", default=100)
+PASSLINE_DERIVE_BATCH_RESULTS = env.int("PASSLINE_DERIVE_BATCH_RESULTS", default=200_000)
+# A pass whose worker died is taken over after this; the sweep asks again for requests
+# older than PASSLINE_DERIVE_SWEEP_SECONDS and records complete runs started within the
+# lookback that were never recorded.
+PASSLINE_DERIVE_CLAIM_STALE_SECONDS = env.int("PASSLINE_DERIVE_CLAIM_STALE_SECONDS", default=120)
+PASSLINE_DERIVE_SWEEP_SECONDS = env.int("PASSLINE_DERIVE_SWEEP_SECONDS", default=30)
+PASSLINE_DERIVE_SWEEP_LOOKBACK_HOURS = env.int("PASSLINE_DERIVE_SWEEP_LOOKBACK_HOURS", default=24)
 # Feedback (notify): credentials are encrypted with PASSLINE_SECRETS_KEY (comma-separated,
 # first encrypts; falls back to SECRET_KEY). Deliveries to loopback, private and
 # link-local addresses (webhooks and forge APIs) are refused unless allowed here.

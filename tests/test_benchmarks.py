@@ -90,6 +90,17 @@ def test_derive_benchmark_measures_new_and_replaced_code():
     assert "steady state (runs 2-3, same tests)" in out
 
 
+def test_derive_batch_benchmark_compares_batches_with_the_replaced_code():
+    url = _postgres_url()
+    if not (ROOT / ".git").exists():
+        pytest.skip("derive_batch.py exports the replaced code with git; this is not a checkout")
+    out = _run("derive_batch.py", "--runs", "12", "--history", "5", "--batches", "1,4", url=url)
+    assert "one by one (before)" in out
+    assert "batch 4" in out and "fresh:" in out
+    assert "ratios to one by one (before), same run:" in out
+    assert "calibration loop:" in out
+
+
 def test_formats_benchmark_prints_a_rate_and_peak_rss_per_format():
     out = subprocess.run(
         [sys.executable, "benchmarks/formats.py", "--cases", "300", "--big", "500", "--no-abuse"],

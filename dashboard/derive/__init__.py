@@ -4,13 +4,19 @@ Every function here recomputes stored figures from stored rows with set-based SQ
 and short transactions, and never takes a lock an upload needs (no row lock on
 ``Project``; per-project PostgreSQL advisory locks serialise derive work only):
 
-- ``rollups``: a run's RunStats and RunCategoryStats, one INSERT ... SELECT ... GROUP BY.
-- ``flags``: the denominator watch of a run (rules in ``dashboard.analytics.denominator``).
-- ``teststats``: per-test stats folded in per completed run, and the hourly rebuild in
-  batches of tests.
+- ``rollups``: runs' RunStats and RunCategoryStats, one INSERT ... SELECT ... GROUP BY
+  for a batch of runs.
+- ``flags``: the denominator watch of a batch of runs (rules in
+  ``dashboard.analytics.denominator``).
+- ``teststats``: per-test stats folded in per batch of completed runs, and the hourly
+  rebuild in batches of tests.
+- ``detect``: flaky signals folded in per batch, the detectors and the lift.
 - ``trends``: a project's cached Trend rows, from one read of the window's rollups.
-- ``coalesce``: at most one queued and one running trend refresh per project.
-- ``runs``: what happens after an upload is processed and after a run completes.
+- ``coalesce``: at most one queued and one running trend refresh, or derive pass, per
+  project.
+- ``backlog``: completed runs waiting for derive, drained per project by coalesced
+  passes (figures, then fold).
+- ``runs``: what happens after an upload is processed and to a batch of completed runs.
 - ``locks``: the advisory locks.
 
 ``dashboard.tasks`` are the thin Celery adapters over these services.

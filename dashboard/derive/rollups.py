@@ -9,13 +9,14 @@ Counting rules, per project settings:
   ``skipped_in_total`` is off (skipped never counts as passed either way).
 - ``flaky``: results flaky in the run, whatever their merged outcome.
 
-PostgreSQL: ONE statement groups the run's results by category and upserts the
-category rows, deletes the rows of categories the run no longer has, and upserts the
-run's row (``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE``). SQLite: one
-aggregation query, then upserts of the few category rows. No Python loop over results
-either way, and no lock beyond the rollup rows themselves.
+PostgreSQL: ONE statement groups the results of a batch of runs by run and category,
+upserts the category rows, deletes the rows of categories a run no longer has, and
+upserts each run's row (``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE``).
+SQLite: one aggregation query per run, then upserts of the few category rows. No
+Python loop over results either way, and no lock beyond the rollup rows themselves.
 """
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -27,8 +28,11 @@ COUNT_FIELDS = ("passed", "failed", "error", "skipped", "flaky", "total", "durat
 META_FIELDS = ("project_id", "branch", "started_at", "is_complete")
 
 _PG_ROLLUP = """
-WITH agg AS (
-    SELECT r.category_id,
+WITH runs AS (
+    SELECT id, branch, started_at, is_complete FROM {run}
+    WHERE id = ANY(%(runs)s) AND project_id = %(project)s
+), agg AS (
+    SELECT r.run_id, r.category_id,
            COUNT(*) FILTER (WHERE r.outcome = 1) AS n_passed,
            COUNT(*) FILTER (WHERE r.outcome = 2) AS n_failed,
            COUNT(*) FILTER (WHERE r.outcome = 3) AS n_error,
@@ -37,10 +41,10 @@ WITH agg AS (
            COUNT(*) FILTER (WHERE r.flaky AND r.outcome = 1) AS n_flaky_passed,
            COALESCE(SUM(r.duration), 0) AS duration
     FROM {result} r
-    WHERE r.run_id = %(run)s
-    GROUP BY r.category_id
+    WHERE r.run_id IN (SELECT id FROM runs)
+    GROUP BY r.run_id, r.category_id
 ), counts AS (
-    SELECT category_id,
+    SELECT run_id, category_id,
            n_passed - CASE WHEN %(flaky_pass)s THEN 0 ELSE n_flaky_passed END AS passed,
            n_failed + CASE WHEN %(flaky_pass)s THEN 0 ELSE n_flaky_passed END AS failed,
            n_error AS error,
@@ -51,15 +55,18 @@ WITH agg AS (
            duration
     FROM agg
 ), gone AS (
-    DELETE FROM {category_stats}
-    WHERE run_id = %(run)s AND category_id NOT IN (SELECT category_id FROM counts)
+    DELETE FROM {category_stats} s
+    WHERE s.run_id IN (SELECT id FROM runs)
+      AND NOT EXISTS (
+          SELECT 1 FROM counts c WHERE c.run_id = s.run_id AND c.category_id = s.category_id)
 ), per_category AS (
     INSERT INTO {category_stats} AS s (
         run_id, category_id, project_id, branch, started_at, is_complete,
         passed, failed, error, skipped, flaky, total, duration)
-    SELECT %(run)s, category_id, %(project)s, %(branch)s, %(started_at)s, %(complete)s,
-           passed, failed, error, skipped, flaky, total, duration
-    FROM counts
+    SELECT c.run_id, c.category_id, %(project)s, runs.branch, runs.started_at,
+           runs.is_complete, c.passed, c.failed, c.error, c.skipped, c.flaky, c.total,
+           c.duration
+    FROM counts c JOIN runs ON runs.id = c.run_id
     ON CONFLICT (run_id, category_id) DO UPDATE SET
         project_id = EXCLUDED.project_id, branch = EXCLUDED.branch,
         started_at = EXCLUDED.started_at, is_complete = EXCLUDED.is_complete,
@@ -71,11 +78,12 @@ INSERT INTO {run_stats} AS s (
     run_id, project_id, branch, started_at, is_complete,
     passed, failed, error, skipped, flaky, total, duration,
     flag_denominator, flag_incomplete, flag_reasons, updated_at)
-SELECT %(run)s, %(project)s, %(branch)s, %(started_at)s, %(complete)s,
-       COALESCE(SUM(passed), 0), COALESCE(SUM(failed), 0), COALESCE(SUM(error), 0),
-       COALESCE(SUM(skipped), 0), COALESCE(SUM(flaky), 0), COALESCE(SUM(total), 0),
-       COALESCE(SUM(duration), 0), false, false, '[]'::jsonb, %(now)s
-FROM counts
+SELECT runs.id, %(project)s, runs.branch, runs.started_at, runs.is_complete,
+       COALESCE(SUM(c.passed), 0), COALESCE(SUM(c.failed), 0), COALESCE(SUM(c.error), 0),
+       COALESCE(SUM(c.skipped), 0), COALESCE(SUM(c.flaky), 0), COALESCE(SUM(c.total), 0),
+       COALESCE(SUM(c.duration), 0), false, false, '[]'::jsonb, %(now)s
+FROM runs LEFT JOIN counts c ON c.run_id = runs.id
+GROUP BY runs.id, runs.branch, runs.started_at, runs.is_complete
 ON CONFLICT (run_id) DO UPDATE SET
     project_id = EXCLUDED.project_id, branch = EXCLUDED.branch,
     started_at = EXCLUDED.started_at, is_complete = EXCLUDED.is_complete,
@@ -110,67 +118,61 @@ def run_rollup_update(*, run_id: int) -> RunStats | None:
     Return the run's RunStats, or None when the run no longer exists. Category rows of
     categories that no longer have results in the run are deleted.
     """
-    run = Run.objects.select_related("project").filter(pk=run_id).first()
-    if run is None:
+    project_id = Run.objects.filter(pk=run_id).values_list("project_id", flat=True).first()
+    if project_id is None:
         return None
-    if connection.vendor == "postgresql":
-        _rollup_postgresql(run)
-    else:
-        _rollup_orm(run)
-    return RunStats.objects.get(run_id=run_id)
+    runs_rollups_update(project_id=project_id, run_ids=[run_id])
+    return RunStats.objects.filter(run_id=run_id).first()
 
 
-def run_rollup_meta_update(*, run_id: int) -> bool | None:
-    """Copy the run's branch, start time and completeness onto its existing rollups.
+def runs_rollups_update(*, project_id: int, run_ids: list[int]) -> int:
+    """Recompute the rollups of several runs of one project from their results.
 
-    Return True when they changed, False when the rollups already had them, and None
-    (writing nothing) when the run or its rollups do not exist yet. No result is read.
+    PostgreSQL: one statement (results grouped by run and category). Runs that no
+    longer exist, or belong to another project, are skipped. Return the runs written.
     """
-    run = Run.objects.filter(pk=run_id).values("branch", "started_at", "is_complete").first()
-    if run is None:
-        return None
-    stale = ~Q(branch=run["branch"]) | ~Q(started_at=run["started_at"])
-    stale |= ~Q(is_complete=run["is_complete"])
-    with transaction.atomic():
-        if RunStats.objects.filter(Q(run_id=run_id) & stale).update(
-            **run, updated_at=timezone.now()
-        ):
-            RunCategoryStats.objects.filter(run_id=run_id).update(**run)
-            return True
-    return False if RunStats.objects.filter(run_id=run_id).exists() else None
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or not run_ids:
+        return 0
+    if connection.vendor == "postgresql":
+        return _rollup_postgresql(project, run_ids)
+    runs = list(Run.objects.filter(project=project, pk__in=run_ids))
+    for run in runs:
+        run.project = project
+        _rollup_orm(run)
+    return len(runs)
 
 
 def project_rollups_update(*, project_id: int) -> int:
     """Recompute the rollups of every run of a project (after re-categorising).
 
-    Each run is its own statement and transaction, so uploads and readers interleave.
-    Return the number of runs recomputed.
+    Runs go in chunks of PASSLINE_DERIVE_BATCH, each chunk its own statement and
+    transaction, so uploads and readers interleave. Return the number of runs.
     """
     run_ids = list(Run.objects.filter(project_id=project_id).values_list("pk", flat=True))
-    for run_id in run_ids:
-        run_rollup_update(run_id=run_id)
+    size = getattr(settings, "PASSLINE_DERIVE_BATCH", 100)
+    for start in range(0, len(run_ids), size):
+        runs_rollups_update(project_id=project_id, run_ids=run_ids[start : start + size])
     return len(run_ids)
 
 
-def _rollup_postgresql(run: Run) -> None:
-    project: Project = run.project
+def _rollup_postgresql(project: Project, run_ids: list[int]) -> int:
     sql = _PG_ROLLUP.format(
+        run=Run._meta.db_table,
         result=Result._meta.db_table,
         category_stats=RunCategoryStats._meta.db_table,
         run_stats=RunStats._meta.db_table,
     )
     params = {
-        "run": run.pk,
+        "runs": list(run_ids),
         "project": project.pk,
-        "branch": run.branch,
-        "started_at": run.started_at,
-        "complete": run.is_complete,
         "flaky_pass": project.flaky_counts_as_pass,
         "skipped_in_total": project.skipped_in_total,
         "now": timezone.now(),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _rollup_orm(run: Run) -> None:

@@ -1,44 +1,26 @@
-"""What the derive layer does when an upload is processed and when a run completes.
+"""What the derive layer does when an upload is processed and when runs complete.
 
-- ``run_stats_update`` (each processed upload): the run's rollups from its results,
-  its flags and those of the next complete run (which compares with it); when the run
-  is already complete, a coalesced trend refresh.
-- ``run_completed_derive`` (the run completed): copy completeness onto the rollups
-  (or compute them if the upload's task has not yet), flags, ask for a coalesced
-  trend refresh, then fold the run into the per-test stats and the flaky detectors.
+- ``run_stats_update`` (each processed upload that did not complete its run): the
+  run's rollups from its results, its flags and those of the next complete run (which
+  compares with it); when the run is already complete, a coalesced trend refresh.
+- ``runs_figures_update`` and ``runs_fold`` (a batch of one project's completed runs,
+  from the two passes over the backlog, ``dashboard.derive.backlog``): their rollups
+  in one statement, their flags and a coalesced trend refresh request (what makes
+  them fresh); then one fold of the batch into the per-test stats and one into the
+  flaky detectors. ``runs_derive`` does both, and ``run_completed_derive`` both for
+  one run, at once.
 - ``project_stats_rebuild`` (after re-categorising): every run's rollups and flags.
 """
 
+from django.conf import settings
+
 from dashboard.derive.coalesce import trend_refresh_request
-from dashboard.derive.detect import run_detect
-from dashboard.derive.flags import run_flags_update
-from dashboard.derive.rollups import (
-    project_rollups_update,
-    run_rollup_meta_update,
-    run_rollup_update,
-)
-from dashboard.derive.teststats import run_test_stats_update
+from dashboard.derive.detect import runs_detect
+from dashboard.derive.flags import runs_flags_update
+from dashboard.derive.rollups import project_rollups_update, run_rollup_update, runs_rollups_update
+from dashboard.derive.teststats import runs_test_stats_fold
 from dashboard.models import RunStats
 from ingest.models import Run
-
-
-def _flags_update(stats: RunStats) -> RunStats:
-    """Recompute the run's flags, then those of the next complete run on its branch."""
-    stats = run_flags_update(run_id=stats.run_id)
-    following = (
-        RunStats.objects.filter(
-            project_id=stats.project_id,
-            branch=stats.branch,
-            is_complete=True,
-            started_at__gt=stats.started_at,
-        )
-        .order_by("started_at", "run_id")
-        .values_list("run_id", flat=True)
-        .first()
-    )
-    if following is not None:
-        run_flags_update(run_id=following)
-    return stats
 
 
 def run_stats_update(*, run_id: int) -> RunStats | None:
@@ -49,46 +31,73 @@ def run_stats_update(*, run_id: int) -> RunStats | None:
     stats = run_rollup_update(run_id=run_id)
     if stats is None:
         return None
-    stats = _flags_update(stats)
+    runs_flags_update(project_id=stats.project_id, run_ids=[run_id])
     if stats.is_complete:
         # A part processed after completion changed a complete run's counts.
         trend_refresh_request(project_id=stats.project_id)
-    return stats
+    return RunStats.objects.get(run_id=run_id)
+
+
+def runs_figures_update(*, project_id: int, run_ids: list[int]) -> int:
+    """Make a batch of a project's completed runs fresh; return the runs written.
+
+    Their rollups (one statement), their flags, then a coalesced trend refresh
+    request (the refresh, on another derive worker, reads rollups only). Runs that no
+    longer exist are skipped.
+    """
+    derived = runs_rollups_update(project_id=project_id, run_ids=run_ids)
+    if derived:
+        runs_flags_update(project_id=project_id, run_ids=run_ids)
+        trend_refresh_request(project_id=project_id)
+    return derived
+
+
+def runs_fold(*, project_id: int, run_ids: list[int]) -> None:
+    """Fold a batch of a project's completed runs into per-test stats and flaky signals.
+
+    Each fold equals folding the runs one by one in start order; only complete
+    default-branch runs count.
+    """
+    runs_test_stats_fold(project_id=project_id, run_ids=run_ids)
+    # Flaky detection, quarantine suggestions and auto-lift (dashboard.derive.detect).
+    runs_detect(project_id=project_id, run_ids=run_ids)
+
+
+def runs_derive(*, project_id: int, run_ids: list[int]) -> int:
+    """Derive all a batch of completed runs changes, at once; return the runs derived.
+
+    Each step is its own short transaction and recomputes from stored rows, so a
+    retry is harmless.
+    """
+    derived = runs_figures_update(project_id=project_id, run_ids=run_ids)
+    if derived:
+        runs_fold(project_id=project_id, run_ids=run_ids)
+    return derived
 
 
 def run_completed_derive(*, run_id: int) -> RunStats | None:
-    """Derive what a completed run changes: rollups' completeness, flags, test stats, trends.
-
-    Return None when the run no longer exists.
-    """
-    changed = run_rollup_meta_update(run_id=run_id)
-    if changed is None:
-        # The upload's own task has not run yet (or the run is gone): compute them.
-        if run_rollup_update(run_id=run_id) is None:
-            return None
-        changed = True
-    stats = RunStats.objects.get(run_id=run_id)
-    if changed:
-        stats = _flags_update(stats)
-    # else: the upload's task already computed the flags of the complete run.
-    # Trends first: the refresh (another derive worker) reads rollups only, so the
-    # summary's trend is fresh while this task folds the run into per-test stats.
-    trend_refresh_request(project_id=stats.project_id)
-    run_test_stats_update(run_id=run_id)
-    # Flaky detection, quarantine suggestions and auto-lift (dashboard.derive.detect).
-    run_detect(run_id=run_id)
-    return stats
+    """Derive what one completed run changes, now; None when the run no longer exists."""
+    project_id = Run.objects.filter(pk=run_id).values_list("project_id", flat=True).first()
+    if project_id is None or not runs_derive(project_id=project_id, run_ids=[run_id]):
+        return None
+    return RunStats.objects.get(run_id=run_id)
 
 
 def project_stats_rebuild(*, project_id: int) -> int:
     """Recompute the rollups and flags of every run of a project, oldest first.
 
-    Then ask for a trend refresh; return the number of runs.
+    Flags go in batches of PASSLINE_DERIVE_BATCH runs in start order. Then ask for a
+    trend refresh; return the number of runs.
     """
     count = project_rollups_update(project_id=project_id)
-    run_ids = Run.objects.filter(project_id=project_id).order_by("started_at", "id")
-    for run_id in run_ids.values_list("pk", flat=True):
-        run_flags_update(run_id=run_id)
+    run_ids = list(
+        Run.objects.filter(project_id=project_id)
+        .order_by("started_at", "id")
+        .values_list("pk", flat=True)
+    )
+    size = getattr(settings, "PASSLINE_DERIVE_BATCH", 100)
+    for start in range(0, len(run_ids), size):
+        runs_flags_update(project_id=project_id, run_ids=run_ids[start : start + size])
     if count:
         trend_refresh_request(project_id=project_id)
     return count

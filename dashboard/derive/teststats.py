@@ -11,8 +11,9 @@ branch:
   and ``flake_rate`` = flaky_runs / window_runs, within the last
   PASSLINE_FLAKY_WINDOW_DAYS days (default: the trend window).
 
-The counters are kept incrementally: ``run_test_stats_update`` adds one run to them
-(an ``UPDATE ... FROM`` and an ``INSERT ... SELECT`` over that run's results only),
+The counters are kept incrementally: ``runs_test_stats_fold`` adds a batch of runs to
+them (an ``UPDATE ... FROM`` and an ``INSERT ... SELECT`` over those runs' results only,
+equal to adding them one by one in start order),
 and ``test_stats_refresh`` (hourly) restates them from the window's results, which
 expires runs that left the window and picks up late, older runs. The rebuild works
 in batches of PASSLINE_TEST_STATS_BATCH tests, one short transaction each; both take
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dashboard.derive.locks import TEST_STATS, project_xact_lock
@@ -34,46 +36,82 @@ COLUMNS = (
     "failing_since_run_id, failing_runs, window_runs, flaky_runs, flake_rate, computed_at"
 )
 
-# Folding a run in: an UPDATE ... FROM of the rows of the run's tests, then an INSERT
-# of the tests without a row (faster than one INSERT ... ON CONFLICT DO UPDATE, whose
-# speculative insertion costs about five times as much per conflicting row). {t} is
-# the TestStats table; rows whose newest run is this one or a later one are left alone.
+# Folding a batch of runs in, in (started_at, run_id) order, as if one by one: per
+# test, its results in the batch that are newer than its row's last run, numbered
+# newest first (rn); first_pass is the rn of the newest passing one, n their count.
+# {after} keeps the results a fold takes (the UPDATE: newer than the row; the INSERT:
+# tests without a row). Then an UPDATE ... FROM of the rows of the batch's tests, and
+# an INSERT of the tests without a row (faster than one INSERT ... ON CONFLICT DO
+# UPDATE, whose speculative insertion costs about five times as much per conflicting
+# row). A streak broken inside the batch restarts at the oldest result after the
+# newest pass; an unbroken one extends the row's streak.
+_FOLD_BATCH = """
+SELECT test_id,
+       MAX(CASE WHEN rn = 1 THEN category_id END) AS category_id,
+       MAX(CASE WHEN rn = 1 THEN run_id END) AS run_id,
+       MAX(CASE WHEN rn = 1 THEN started_at END) AS started_at,
+       MAX(CASE WHEN rn = 1 THEN outcome END) AS outcome,
+       MAX(first_pass) AS first_pass,
+       MAX(n) AS n,
+       MAX(CASE WHEN rn = n THEN run_id END) AS oldest_run_id,
+       MAX(CASE WHEN rn = first_pass - 1 THEN run_id END) AS streak_run_id,
+       SUM(flaky) AS flaky
+FROM (
+    SELECT w.*,
+           MIN(CASE WHEN passing = 1 THEN rn END) OVER (PARTITION BY test_id) AS first_pass,
+           COUNT(*) OVER (PARTITION BY test_id) AS n
+    FROM (
+        SELECT r.test_id, r.run_id, r.category_id, r.outcome, run.started_at,
+               CASE WHEN {passing} THEN 1 ELSE 0 END AS passing,
+               CASE WHEN r.flaky THEN 1 ELSE 0 END AS flaky,
+               ROW_NUMBER() OVER (
+                   PARTITION BY r.test_id ORDER BY run.started_at DESC, r.run_id DESC
+               ) AS rn
+        FROM {result} r
+        JOIN {run} run ON run.id = r.run_id
+        LEFT JOIN {t} ts ON ts.test_id = r.test_id
+        WHERE r.run_id IN ({runs}) AND {after}
+    ) w
+) s
+GROUP BY test_id
+"""
+
+
+def newer_than_row_sql(alias: str) -> str:
+    """SQL: result ``r`` of run ``run`` is newer than the last run of row ``alias``."""
+    return f"""{alias}.test_id IS NOT NULL AND ({alias}.last_run_id IS NULL
+    OR {alias}.last_started_at IS NULL OR {alias}.last_started_at < run.started_at
+    OR ({alias}.last_started_at = run.started_at AND {alias}.last_run_id < r.run_id))"""
+
+
 _FOLD_UPDATE = """
 UPDATE {t} AS ts SET
     category_id = x.category_id,
     last_run_id = x.run_id,
-    last_started_at = %s,
+    last_started_at = x.started_at,
     last_outcome = x.outcome,
-    failing_since_run_id = CASE WHEN x.passing = 1 THEN NULL
-        ELSE COALESCE(ts.failing_since_run_id, x.run_id) END,
-    failing_runs = CASE WHEN x.passing = 1 THEN 0 ELSE ts.failing_runs + 1 END,
-    window_runs = ts.window_runs + 1,
+    failing_since_run_id = CASE WHEN x.first_pass IS NULL
+        THEN COALESCE(ts.failing_since_run_id, x.oldest_run_id)
+        ELSE x.streak_run_id END,
+    failing_runs = CASE WHEN x.first_pass IS NULL
+        THEN ts.failing_runs + x.n ELSE x.first_pass - 1 END,
+    window_runs = ts.window_runs + x.n,
     flaky_runs = ts.flaky_runs + x.flaky,
-    flake_rate = (ts.flaky_runs + x.flaky) * 1.0 / (ts.window_runs + 1),
+    flake_rate = (ts.flaky_runs + x.flaky) * 1.0 / (ts.window_runs + x.n),
     computed_at = %s
-FROM (
-    SELECT r.test_id, r.run_id, r.category_id, r.outcome,
-           CASE WHEN {passing} THEN 1 ELSE 0 END AS passing,
-           CASE WHEN r.flaky THEN 1 ELSE 0 END AS flaky
-    FROM {result} r
-    WHERE r.run_id = %s
-) AS x
+FROM ({batch}) AS x
 WHERE ts.test_id = x.test_id
-  AND (ts.last_run_id IS NULL OR ts.last_started_at IS NULL
-       OR ts.last_started_at < %s
-       OR (ts.last_started_at = %s AND ts.last_run_id < x.run_id))
 """
 _FOLD_INSERT = """
 INSERT INTO {t} ({columns})
-SELECT r.test_id, %s, r.category_id, r.run_id, %s, r.outcome,
-       CASE WHEN {passing} THEN NULL ELSE r.run_id END,
-       CASE WHEN {passing} THEN 0 ELSE 1 END,
-       1,
-       CASE WHEN r.flaky THEN 1 ELSE 0 END,
-       CASE WHEN r.flaky THEN 1.0 ELSE 0.0 END,
+SELECT x.test_id, %s, x.category_id, x.run_id, x.started_at, x.outcome,
+       CASE WHEN x.first_pass IS NULL THEN x.oldest_run_id ELSE x.streak_run_id END,
+       COALESCE(x.first_pass - 1, x.n),
+       x.n,
+       x.flaky,
+       x.flaky * 1.0 / x.n,
        %s
-FROM {result} r
-WHERE r.run_id = %s AND NOT EXISTS (SELECT 1 FROM {t} ts WHERE ts.test_id = r.test_id)
+FROM ({batch}) AS x
 """
 
 # INSERT first, then the WITH: SQLite reports a row count only for statements that
@@ -146,34 +184,48 @@ def _passing_sql(alias: str, *, flaky_counts_as_pass: bool) -> str:
 
 
 def run_test_stats_update(*, run_id: int) -> int:
-    """Fold one complete default-branch run's results into TestStats; return rows touched.
+    """Fold one complete default-branch run's results into TestStats; return rows touched."""
+    return runs_test_stats_fold(run_ids=[run_id])
 
-    Touches only the run's tests. Tests whose stats already come from this run or a
-    later one are left alone (a late, older run is picked up by the next rebuild).
+
+def runs_test_stats_fold(*, run_ids: list[int], project_id: int | None = None) -> int:
+    """Fold a batch of runs of one project into its TestStats; return the rows touched.
+
+    Only the batch's complete default-branch runs count. Equal to folding them one
+    by one in (started_at, run_id) order. Touches only the batch's tests; a test's
+    results older than its row's last run are left to the next rebuild (a late,
+    older run).
     """
-    run = Run.objects.select_related("project").filter(pk=run_id, is_complete=True).first()
-    if run is None or run.branch != run.project.default_branch:
+    rows = Run.objects.filter(pk__in=run_ids, is_complete=True, branch=F("project__default_branch"))
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    rows = list(rows.values_list("pk", "project_id", "project__flaky_counts_as_pass"))
+    if not rows:
         return 0
-    project = run.project
+    runs = [pk for pk, _, _ in rows]
+    _, project_id, flaky_counts_as_pass = rows[0]
     names = {
         "t": TestStats._meta.db_table,
         "columns": COLUMNS,
         "result": Result._meta.db_table,
-        "passing": _passing_sql("r", flaky_counts_as_pass=project.flaky_counts_as_pass),
+        "run": Run._meta.db_table,
+        "passing": _passing_sql("r", flaky_counts_as_pass=flaky_counts_as_pass),
+        "runs": ", ".join(["%s"] * len(runs)),
     }
-    now, started_at = _db_datetime(timezone.now()), _db_datetime(run.started_at)
+    update = _FOLD_UPDATE.format(
+        batch=_FOLD_BATCH.format(after=newer_than_row_sql("ts"), **names), **names
+    )
+    insert = _FOLD_INSERT.format(
+        batch=_FOLD_BATCH.format(after="ts.test_id IS NULL", **names), **names
+    )
+    now = _db_datetime(timezone.now())
     with transaction.atomic():
         # Also keeps two folds from inserting the same new test.
-        project_xact_lock(namespace=TEST_STATS, project_id=project.pk)
+        project_xact_lock(namespace=TEST_STATS, project_id=project_id)
         with connection.cursor() as cursor:
-            cursor.execute(
-                _FOLD_UPDATE.format(**names), [started_at, now, run.pk, started_at, started_at]
-            )
+            cursor.execute(update, [now, *runs])
             touched = cursor.rowcount
-            # Every test of the run had a row (the usual case): nothing to insert.
-            if touched == Result.objects.filter(run_id=run.pk).count():
-                return touched
-            cursor.execute(_FOLD_INSERT.format(**names), [project.pk, started_at, now, run.pk])
+            cursor.execute(insert, [project_id, now, *runs])
             return touched + cursor.rowcount
 
 

@@ -210,10 +210,12 @@ def test_http_upload_is_processed_by_a_real_worker(live_server, start_worker, to
     assert upload.run.is_complete
     assert Result.objects.filter(run=upload.run).count() == 40
 
-    # The derive queue: rollups, the run folded into per-test stats, then the trend.
+    # The derive queue: a figures pass (rollups, flags), then the trend refresh and a
+    # fold pass (the run folded into per-test stats), two tasks that run side by side.
     def derived():
         trend = Trend.objects.filter(project=upload.project, category=None).first()
-        return trend if trend is not None and trend.n_points == 1 else None
+        folded = TestStats.objects.filter(project=upload.project, last_run=upload.run)
+        return trend if trend is not None and trend.n_points == 1 and folded.exists() else None
 
     _wait_for(derived, timeout=60, what="the derived figures", worker=worker)
     stats = RunStats.objects.get(run=upload.run)
