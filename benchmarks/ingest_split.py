@@ -11,13 +11,15 @@ creates the tests (not reported); each later run into the same project is timed:
 
 - the **floor** (``pipeline.floor``: lxml iterparse of the gzip + COPY into a temp
   table), measured right before the run;
-- **parse**: the reader alone (gunzip + the JUnit parser target), no writer;
-- **parse + records**: the production loop of ``_read_file`` (identity, category) into
-  a writer that keeps nothing;
+- **parse**: CPU seconds of the reader alone (gunzip + the JUnit parser target);
+- **parse + records**: CPU seconds of the production loop of ``_read_file`` (identity,
+  category) into a writer that keeps nothing;
 - the real ``upload_process``, with each phase timed by wrapping its functions: the
   claim, the main thread's parse loop (minus its waits for the writer), the writer
   thread's test-id lookup, test and result COPY, ``finish``, the closing updates and
-  the commit.
+  the commit; and the CPU seconds of this process (both threads) and of its
+  PostgreSQL backend (when the server is local). On a busy shared machine the CPU
+  seconds move far less than the wall times: compare revisions by them.
 
 It works in a scratch database ``<name>_ingestsplit``, dropped afterwards. Times are
 wall seconds of one process on a shared machine: read them as shares of the run.
@@ -38,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import BackendCpu  # noqa: E402
 from benchmarks.ingest import setup_django  # noqa: E402
 from benchmarks.pipeline import CATEGORIES, big_report, floor  # noqa: E402
 from benchmarks.production_shape import recreate_database  # noqa: E402
@@ -96,10 +99,10 @@ def parse_only(gz: bytes) -> float:
     from ingest.junit import ReportLimits
     from ingest.reports import open_reader
 
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in open_reader(gzip.GzipFile(fileobj=io.BytesIO(gz)), ReportLimits()):
         pass
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 class NullWriter:
@@ -123,13 +126,14 @@ def parse_and_records(gz: bytes, project_id: int) -> float:
             def open(mode):
                 return io.BytesIO(gz)
 
-    started = time.perf_counter()
+    started = time.process_time()
     processing._read_file(File, ReportLimits(), matcher, NullWriter())
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def timed_process(upload_id: int) -> dict[str, float]:
     """Run upload_process with its phases timed; return seconds per phase."""
+    from django.db import connection
 
     from ingest import processing
     from ingest.result_store import copy, setbased, test_ids, writer
@@ -155,16 +159,22 @@ def timed_process(upload_id: int) -> dict[str, float]:
         return result
 
     processing._ingest = ingest
+    backend = BackendCpu(connection)
     try:
+        server, cpu = backend.seconds(), time.process_time()
         started = time.perf_counter()
         processing.upload_process(upload_id=upload_id)
         ended = time.perf_counter()
+        cpu = time.process_time() - cpu
+        server = backend.seconds() - server if server is not None else 0.0
     finally:
         processing._ingest = original_ingest
         timer.restore()
     seconds = dict(timer.seconds)
     seconds["commit + signals + unlock"] = ended - seconds.pop("_ingest_done")
     seconds["total"] = ended - started
+    seconds["CPU: python (both threads)"] = cpu
+    seconds["CPU: postgres backend"] = server
     parse = seconds["main: parse loop (incl. waits)"] - seconds.get("main: wait for writer", 0)
     seconds["main: parse loop (excl. waits)"] = parse
     return seconds
@@ -220,8 +230,8 @@ def run(args, url: str) -> None:
     rows: list[dict[str, float]] = []
     for index in range(1, args.runs + 1):
         gz = reports[index]
-        figures = {"floor": floor(url, gz), "parse only": parse_only(gz)}
-        figures["parse + records"] = parse_and_records(gz, project.pk)
+        figures = {"floor": floor(url, gz), "CPU: parse only": parse_only(gz)}
+        figures["CPU: parse + records"] = parse_and_records(gz, project.pk)
         upload = post(project, gz, f"run-{index}")
         figures |= timed_process(upload.pk)
         rows.append(figures)
