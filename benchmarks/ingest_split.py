@@ -142,8 +142,18 @@ def timed_process(upload_id: int) -> dict[str, float]:
     timer.wrap(processing, "_claim", "claim")
     timer.wrap(processing, "_lock_run_results", "run lock + has results")
     timer.wrap(processing.CategoryMatcher, "for_project", "compile rules")
-    timer.wrap(processing, "_read_file", "main: parse loop (incl. waits)")
-    timer.wrap(writer.ResultWriter, "_wait", "main: wait for writer")
+    timer.wrap(writer.ResultWriter, "_wait", "main: waits for the writer")
+    read_file = processing._read_file
+
+    def read_file_timed(*args):
+        waited = timer.seconds["main: waits for the writer"]
+        with timer.phase("main: parse loop (incl. waits)"):
+            reader = read_file(*args)
+        waited = timer.seconds["main: waits for the writer"] - waited
+        timer.seconds["main: waits for the writer while parsing"] += waited
+        return reader
+
+    processing._read_file = read_file_timed
     timer.wrap(writer.ResultWriter, "finish", "finish (last chunk, counts)")
     timer.wrap(test_ids.TestIds, "resolve", "writer: test ids")
     timer.wrap(copy.CopyStore, "_create_tests", "writer: COPY new tests")
@@ -169,14 +179,15 @@ def timed_process(upload_id: int) -> dict[str, float]:
         server = backend.seconds() - server if server is not None else 0.0
     finally:
         processing._ingest = original_ingest
+        processing._read_file = read_file
         timer.restore()
     seconds = dict(timer.seconds)
     seconds["commit + signals + unlock"] = ended - seconds.pop("_ingest_done")
     seconds["total"] = ended - started
     seconds["CPU: python (both threads)"] = cpu
     seconds["CPU: postgres backend"] = server
-    parse = seconds["main: parse loop (incl. waits)"] - seconds.get("main: wait for writer", 0)
-    seconds["main: parse loop (excl. waits)"] = parse
+    waited = seconds.pop("main: waits for the writer while parsing")
+    seconds["main: parse loop (excl. waits)"] = seconds["main: parse loop (incl. waits)"] - waited
     return seconds
 
 
