@@ -35,7 +35,7 @@ from ingest import signals
 from ingest.categorize import CategoryMatcher, category_get_or_create
 from ingest.decompress import open_report
 from ingest.gc_pause import gc_paused
-from ingest.identity import test_identity
+from ingest.identity import identity_hasher
 from ingest.junit import JUnitError, ReportLimits
 from ingest.models import Result, Run, Upload
 from ingest.reports import open_reader
@@ -289,9 +289,12 @@ def _lock_run_results(run_id: int) -> bool:
 
 def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writer: ResultWriter):
     """Stream one stored report into `writer`; return the exhausted reader."""
-    # The hot loop of ingest: plain locals, and no rule matching when there are none.
+    # The hot loop of ingest: plain locals, one memo lookup per test for its category
+    # (rules run once per distinct classname or file), and no rule matching at all
+    # when there are none.
     add = writer.add
-    category_for = matcher.category_for if matcher.has_rules else None
+    identity_of = identity_hasher()
+    category_of = matcher.categorizer() if matcher.has_rules else None
     default_category = matcher.default_id
     outcomes = OUTCOMES
     with upload_file.raw.open("rb") as raw:
@@ -305,7 +308,7 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
                 file = record.file
                 suite = record.suite
                 add(
-                    test_identity(classname, name),
+                    identity_of(classname, name),
                     classname,
                     name,
                     file,
@@ -316,8 +319,8 @@ def _read_file(upload_file, limits: ReportLimits, matcher: CategoryMatcher, writ
                     record.duration,
                     record.message,
                     default_category
-                    if category_for is None
-                    else category_for(file=file, classname=classname, suite=suite, name=name),
+                    if category_of is None
+                    else category_of(file, classname, suite, name),
                 )
         finally:
             stream.close()

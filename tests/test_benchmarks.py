@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,18 @@ def test_ingest_benchmark_prints_rates_cpu_and_calibration():
         assert "postgres backend" in out  # read from /proc when the server is local
     assert "ratio passline/baseline (new tests):" in out
     assert "machine: calibration loop" in out
+
+
+def test_ingest_split_prints_each_phase_beside_the_floor():
+    url = _postgres_url()
+    out = _run("ingest_split.py", "--cases", "600", "--runs", "2", url=url)
+    lines = {line.split("  ")[1].strip(): line for line in out.splitlines()[1:] if line.strip()}
+    for phase in ("floor", "writer: COPY results", "main: parse loop (excl. waits)", "total"):
+        assert phase in lines, out
+        # Two timed runs, each "seconds (share of the floor)"; the floor is 1.00 of itself.
+        assert len(re.findall(r" \d+\.\d{3} \(\d+\.\d\d\)", lines[phase])) == 2, lines[phase]
+    assert lines["floor"].count("(1.00)") == 2
+    assert "CPU: python (both threads)" in lines
 
 
 def test_compare_revisions_pairs_two_checkouts():

@@ -36,6 +36,7 @@ _INF = float("inf")
 _MAX_LINE = 2**31 - 1
 _SKIP_STATUSES = frozenset({"notrun", "skipped", "disabled", "suppressed"})
 _ORDER = ("error", "failed", "skipped")
+_NO_RESULTS = ()
 
 
 class JUnitTarget(ReportTarget):
@@ -50,17 +51,20 @@ class JUnitTarget(ReportTarget):
         self._case: dict | None = None
         self._open: list[tuple[dict, int, list]] = []  # outer testcases of a nested one
         self._case_depth = 0
-        self._results: list[tuple[str, str]] = []  # (kind, message) of the open testcase
+        # (kind, message) of the open testcase's result elements; most testcases have
+        # none, so they share one empty tuple instead of a new list each.
+        self._results: list[tuple[str, str]] | tuple = _NO_RESULTS
         self._result_kind: str | None = None
         self._result_message = ""
         self._class_cache: dict[str | None, tuple[str, bool]] = {}
+        self._max_testcases = limits.max_testcases
+        self._max_name = limits.max_name_length
 
     def start(self, tag: str, attrib) -> None:
         # Inline of enter(): this runs for every element.
         self.elements += 1
         depth = self.depth = self.depth + 1
-        limits = self.limits
-        if self.elements > limits.max_elements or depth > limits.max_depth:
+        if self.elements > self.max_elements or depth > self.max_depth:
             self.depth -= 1
             self.enter()  # raises the right JUnitError
         name = tag if tag[0] != "{" else tag.rpartition("}")[2]
@@ -71,11 +75,11 @@ class JUnitTarget(ReportTarget):
                 self._open.append((self._case, self._case_depth, self._results))
             self._case = attrib
             self._case_depth = depth
-            self._results = []
+            self._results = _NO_RESULTS
         elif self._case is not None and depth == self._case_depth + 1 and name in _RESULT_KINDS:
             self._result_kind = _RESULT_KINDS[name]
             self._result_message = (attrib.get("message") or "").strip()
-            self.capture(limits.max_message_length + 1)
+            self.capture(self.limits.max_message_length + 1)
         elif name == "testsuite":
             self._suite_start(attrib)
 
@@ -102,7 +106,11 @@ class JUnitTarget(ReportTarget):
                     self._case, self._case_depth, self._results = self._open.pop()
                 return
             if self._result_kind is not None and depth == self._case_depth + 1:
-                self._results.append((self._result_kind, self._message(self.captured())))
+                result = (self._result_kind, self._message(self.captured()))
+                if self._results is _NO_RESULTS:
+                    self._results = [result]
+                else:
+                    self._results.append(result)
                 self._result_kind = None
                 return
         if depth > 1 and self._suites and local_name(tag) == "testsuite":
@@ -133,13 +141,12 @@ class JUnitTarget(ReportTarget):
         attrs = self._case
         self._case = None
         self.testcases += 1
-        limits = self.limits
-        if self.testcases > limits.max_testcases:
+        if self.testcases > self._max_testcases:
             raise JUnitError(
                 "too_many_testcases",
-                f"more than {limits.max_testcases} testcases in one report",
+                f"more than {self._max_testcases} testcases in one report",
             )
-        max_name = limits.max_name_length
+        max_name = self._max_name
         raw_class = attrs.get("classname")
         cached = self._class_cache.get(raw_class)
         if cached is None:
@@ -185,8 +192,8 @@ class JUnitTarget(ReportTarget):
                     "time:missing" if problem == "missing" else "time:bad",
                     f"testcase {name!r}: time {problem}; counted as 0 s",
                 )
-        if self.timestamp is None:
-            self.timestamp = parse_timestamp(attrs.get("timestamp"))
+        if self.timestamp is None and "timestamp" in attrs:
+            self.timestamp = parse_timestamp(attrs["timestamp"])
         results = self._results
         if results:
             outcome, flaky, attempts, message = _outcome(results)

@@ -19,10 +19,14 @@ import datetime as dt
 import psycopg.errors
 
 from .rows import (
+    I_ATTEMPTS,
     I_CATEGORY,
     I_CLASSNAME,
+    I_DURATION,
     I_FILE,
+    I_FLAKY,
     I_IDENTITY,
+    I_MESSAGE,
     I_NAME,
     I_OUTCOME,
     I_SUITE,
@@ -113,11 +117,23 @@ class CopyStore:
             f"COPY ingest_result ({RESULT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.set_types(RESULT_TYPES)
+            write_row = copy.write_row
             for i in order:
                 row = rows[i]
-                # row[I_OUTCOME:I_CATEGORY]: outcome, flaky, attempts, duration, message.
-                copy.write_row(
-                    (run_id, ids[i], upload_id, row[I_CATEGORY], forced, *row[I_OUTCOME:I_CATEGORY])
+                # Items named one by one: half the cost of unpacking a slice, per result.
+                write_row(
+                    (
+                        run_id,
+                        ids[i],
+                        upload_id,
+                        row[I_CATEGORY],
+                        forced,
+                        row[I_OUTCOME],
+                        row[I_FLAKY],
+                        row[I_ATTEMPTS],
+                        row[I_DURATION],
+                        row[I_MESSAGE],
+                    )
                 )
 
     @property

@@ -130,12 +130,10 @@ class ResultWriter:
             category_id,
         ]
         chunk = self._chunk
-        existing = chunk.get(identity)
-        if existing is not None:
+        existing = chunk.setdefault(identity, row)  # one lookup for the common new test
+        if existing is not row:
             merge_row(existing, row)
-            return
-        chunk[identity] = row
-        if len(chunk) >= self._limit:
+        elif len(chunk) >= self._limit:
             self._flush(last=False)
 
     def finish(self) -> Counts:
