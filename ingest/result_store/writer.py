@@ -3,7 +3,8 @@
 Records are handled in chunks so memory stays flat for huge reports; duplicates inside
 a chunk are merged in Python (``rows.merge_row``). On PostgreSQL a chunk is written by
 a helper thread on the same connection while the caller parses the next one, so the
-server does its work on the second core while Python parses. Chunks go through the
+server does its work on the second core while Python parses; the last chunk (the only
+one of a small report) is written by the caller, with nothing left to overlap. Chunks go through the
 COPY fast path (``copy.CopyStore``) until one holds a result that must be merged with
 an existing row; from then on the upload is written with the set-based path
 (``setbased.SetBasedStore``), which SQLite always uses.
@@ -74,7 +75,9 @@ class ResultWriter:
         self._chunks = 0
         self._plain_first = not run_has_results
         self._pending: Future | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1) if self.postgres else None
+        # Started with the first chunk flushed before the end: a report of one chunk
+        # (most uploads) has nothing to overlap and never starts a thread.
+        self._executor: ThreadPoolExecutor | None = None
         if not self.postgres:
             with self.connection.cursor() as cursor:
                 self._set_based.create_stage(cursor)
@@ -180,8 +183,16 @@ class ResultWriter:
         self._limit = self.chunk_size
         self._wait()
         self._chunks += 1
-        if self._executor is not None:
+        if self.postgres and not last:
+            # The helper thread writes this chunk while the caller parses the next.
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1)
             self._pending = self._executor.submit(self._write_chunk, rows, last)
+        elif self.postgres:
+            # The last chunk has nothing left to overlap with: write it here, mapping
+            # driver errors to Django's as ``_wait`` does for the helper's.
+            with self.connection.wrap_database_errors:
+                self._write_chunk(rows, last)
         else:
             self._write_chunk(rows, last)
 
