@@ -3,13 +3,23 @@
 from django.db import transaction
 
 from notify import services
+from notify.selectors import project_has_receivers
 from notify.tasks import deliveries as deliveries_publisher
 from notify.tasks import run_notify as run_notify_task
 
 
 def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
-    """Decide and send the completed run's feedback on the ``notify`` queue."""
-    transaction.on_commit(lambda: run_notify_task.delay(run_id))
+    """Decide and send the completed run's feedback on the ``notify`` queue.
+
+    A project with no webhook and no forge has nothing to send: no task is queued (the
+    ingest worker would pay a publish per run, the notify worker a task, for nothing).
+    """
+
+    def send() -> None:
+        if project_has_receivers(project_id=project_id):
+            run_notify_task.delay(run_id)
+
+    transaction.on_commit(send)
 
 
 def on_lifecycle_event(sender, *, event: str, project_id: int, payload: dict, **kwargs) -> None:

@@ -42,6 +42,21 @@ def target_scopes_get(*, run: Run) -> list[TargetScope]:
     return scopes
 
 
+def project_has_receivers(*, project_id: int) -> bool:
+    """Whether a completed run of the project could send anything (1 query).
+
+    True when it has an active webhook (generic, Slack, Teams) or a forge integration:
+    ``notify.services.run_notify`` decides the rest.
+    """
+    forge = ForgeIntegration.objects.filter(project_id=project_id)
+    return (
+        Webhook.objects.filter(project_id=project_id, is_active=True)
+        .values("pk")
+        .union(forge.values("pk"))
+        .exists()
+    )
+
+
 def webhook_list(*, project: Project) -> QuerySet[Webhook]:
     """Return the project's webhooks, oldest first."""
     return Webhook.objects.filter(project=project).order_by("pk")
