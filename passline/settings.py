@@ -351,6 +351,9 @@ PASSLINE_INCOMPLETE_CATEGORY_SHARE = env.float("PASSLINE_INCOMPLETE_CATEGORY_SHA
 PASSLINE_QUARANTINE_DAYS = env.int("PASSLINE_QUARANTINE_DAYS", default=30)
 PASSLINE_TEST_STATS_BATCH = env.int("PASSLINE_TEST_STATS_BATCH", default=20_000)
 PASSLINE_TREND_CLAIM_STALE_SECONDS = env.int("PASSLINE_TREND_CLAIM_STALE_SECONDS", default=600)
+# A trend refresh is sent this many seconds after it is asked for, so that a stream of
+# completions costs one refresh per interval (dashboard.derive.coalesce); 0 sends at once.
+PASSLINE_TREND_REFRESH_DELAY_SECONDS = env.int("PASSLINE_TREND_REFRESH_DELAY_SECONDS", default=2)
 # Derive passes (dashboard.derive.backlog): completed runs derived together per project,
 # at most this many runs and (unless one run alone is bigger) results per pass.
 PASSLINE_DERIVE_BATCH = env.int("PASSLINE_DERIVE_BATCH", default=100)

@@ -141,7 +141,13 @@ def _enqueue(project_id: int) -> None:
     # Imported late: dashboard.tasks imports this module.
     from dashboard.tasks import trend_refresh as trend_refresh_task
 
-    trend_refresh_task.delay(project_id)
+    # A refresh reads the whole window's rollups; under a stream of completions it would
+    # run back to back and take a core from ingest. Sent this many seconds late, every
+    # completion meanwhile is absorbed by the one refresh. The summary's latest run and
+    # its counts come from the rollups and are fresh at once; only the trend (slope,
+    # ETA) lags, by at most this delay plus one refresh.
+    delay = getattr(settings, "PASSLINE_TREND_REFRESH_DELAY_SECONDS", 0)
+    trend_refresh_task.apply_async((project_id,), countdown=delay or None)
 
 
 def trend_refresh_request(*, project_id: int, enqueue: Enqueue = _enqueue) -> bool:
