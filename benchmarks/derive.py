@@ -214,7 +214,12 @@ def small_runs_burst(project, count: int, now: datetime) -> None:
     from dashboard.derive.runs import run_completed_derive, run_stats_update
 
     sent, refreshes, per_run = [], [], []
-    with mock.patch.object(tasks.trend_refresh, "delay", sent.append):
+    with mock.patch.object(
+        # Sent with a countdown (PASSLINE_TREND_REFRESH_DELAY_SECONDS): record the project.
+        tasks.trend_refresh,
+        "apply_async",
+        lambda args, kwargs=None, **_: sent.append(args[0]),
+    ):
         for i in range(count):
             run = run_create(project, f"s{i}", now - timedelta(seconds=count - i), seed=i, limit=20)
             started = time.perf_counter()

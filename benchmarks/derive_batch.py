@@ -231,7 +231,12 @@ def main() -> None:
     print(f"derive throughput, small runs (20-50 tests), PostgreSQL; calibration {before:.0f} ms")
 
     trends: list[int] = []
-    with mock.patch.object(tasks.trend_refresh, "delay", trends.append):
+    with mock.patch.object(
+        # Sent with a countdown (PASSLINE_TREND_REFRESH_DELAY_SECONDS): record the project.
+        tasks.trend_refresh,
+        "apply_async",
+        lambda args, kwargs=None, **_: trends.append(args[0]),
+    ):
         project = project_create("derive-batch")
         now = datetime.now(UTC).replace(microsecond=0)
         clock = now - timedelta(days=2)
