@@ -57,19 +57,6 @@ def run_notify(self, run_id: int) -> int:
 
 
 @shared_task(**RETRY)
-def lifecycle_notify(self, event: str, project_id: int, payload: dict) -> int:
-    """Record a lifecycle event's deliveries, then send each on its own task.
-
-    Kept for messages queued by an earlier version: events are now recorded by
-    ``notify.receivers.on_lifecycle_event`` itself.
-    """
-    ids = services.lifecycle_notify(event=event, project_id=project_id, payload=payload)
-    for delivery_id in ids:
-        _enqueue(delivery_id)
-    return len(ids)
-
-
-@shared_task(**RETRY)
 def delivery_send(self, delivery_id: int) -> str:
     """Make one attempt at a delivery; schedule the next one when it should be retried."""
     outcome = services.delivery_send(delivery_id=delivery_id)
