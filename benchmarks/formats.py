@@ -19,10 +19,12 @@ Usage::
    and how much of it came after the imports (budget: under 200 MB).
 3. Abuse (issue 13): the element-flood gzip (19 KB expanding to 20 MB: a <testsuite>
    with 5,000,000 <x/> and one testcase) and a report whose first testcase holds a
-   30 MB <system-out> (plain text, then CDATA), read (a) by the reader alone and (b) by
-   the worker path, upload_create + upload_process, in a fresh process against a
-   scratch database (SQLite unless --worker-db). Printed: RSS growth (peak minus
-   before), seconds, outcome. Figures only; nothing here asserts a time.
+   30 MB <system-out> (plain text, then CDATA); the same three hazards inside a TRX
+   result (`write_trx_hostile`), where a reader building a tree would hold them. Each
+   read (a) by the reader alone and (b) by the worker path, upload_create +
+   upload_process, in a fresh process against a scratch database (SQLite unless
+   --worker-db). Printed: RSS growth (peak minus before), seconds, outcome. Figures
+   only; nothing here asserts a time.
 """
 
 import argparse
@@ -322,6 +324,43 @@ def pruned_tree(path: Path) -> int:
     return 0
 
 
+_TRX_PULLED = [f"{{{TRX_NS}}}{name}" for name in ("TestRun", "UnitTestResult", "TestMethod")]
+
+
+def trx_pulled_fields(path: Path) -> int:
+    """The pruned tree, plus reading the fields a TRX reader needs from each test.
+
+    `pruned_tree` lets no test reach Python; here the pull parser hands over each
+    <UnitTestResult> and <TestMethod> (end events) and their attributes are read
+    (testId, testName, outcome, duration, startTime; className and its <UnitTest>'s id
+    and storage). Nothing is made of them: no record, no join, no message, no limit.
+    """
+    parser = etree.XMLPullParser(events=("end",), tag=_TRX_PULLED, **PARSER_OPTIONS)
+    result, method = _TRX_PULLED[1:]
+    root = None
+    with path.open("rb") as stream:
+        while chunk := stream.read(64 * 1024):
+            parser.feed(chunk)
+            for _event, element in parser.read_events():
+                tag = element.tag
+                if tag == result:
+                    get = element.get
+                    _ = (get("testId"), get("testName"), get("outcome"), get("duration"))
+                    _ = get("startTime")
+                elif tag == method:
+                    test = element.getparent()
+                    _ = (test.get("id"), test.get("storage"), element.get("className"))
+                if root is None:
+                    root = element.getroottree().getroot()
+            node = root
+            while node is not None and len(node):
+                if len(node) > 1:
+                    del node[:-1]
+                node = node[-1]
+    parser.close()
+    return 0
+
+
 def json_events(path: Path) -> int:
     """Read `path` through ijson's events, doing nothing (the CTRF reader's floor)."""
     with path.open("rb") as stream:
@@ -342,11 +381,12 @@ def json_lines(path: Path) -> int:
     return 0
 
 
+XML_FLOORS = (("no-op parser target", bare_target), ("pruned lxml tree", pruned_tree))
 FLOORS = {
     "ctrf": (("ijson events", json_events),),
     "gotest": (("json per line", json_lines),),
+    "trx": (*XML_FLOORS, ("pruned tree + fields read", trx_pulled_fields)),
 }
-XML_FLOORS = (("no-op parser target", bare_target), ("pruned lxml tree", pruned_tree))
 
 
 _CHILD_READ = """
@@ -459,6 +499,51 @@ def write_long_output(path: Path, *, cdata: bool, size: int = 30 * 1024 * 1024) 
         out.write(b'<testcase classname="it.Chatty" name="second"/></testsuite>')
 
 
+def write_trx_hostile(
+    path: Path, kind: str, size: int = 30 * 1024 * 1024, elements: int = 5_000_000
+) -> None:
+    """A TRX of two failed results whose first holds the hazard `kind`, then definitions.
+
+    "flood": `elements` <x/> inside its <Output> (gzip, as the issue's flood); "text": a
+    `size`-byte <StdOut>; "cdata": a `size`-byte <Message> in one CDATA section (the
+    message kept is cut to the limit). The hazards a reader building a tree would hold.
+    """
+    line = b"2026-01-01 00:00:00 INFO chatty integration test log line\n"
+    block = line * 1000
+    blocks = -(-size // len(block))  # at least `size` bytes
+    opener = gzip.open if kind == "flood" else open
+    with opener(path, "wb") as out:
+        out.write(f'<?xml version="1.0" encoding="utf-8"?>\n<TestRun xmlns="{TRX_NS}">'.encode())
+        out.write(b"<Results>")
+        for i in (1, 2):
+            out.write(
+                f'<UnitTestResult testId="t{i}" testName="Test{i}" duration="00:00:01" '
+                'outcome="Failed"><Output>'.encode()
+            )
+            if i == 1 and kind == "flood":
+                for _ in range(elements // 10_000):
+                    out.write(b"<x/>" * 10_000)
+            if i == 1 and kind == "text":
+                out.write(b"<StdOut>")
+                for _ in range(blocks):
+                    out.write(block)
+                out.write(b"</StdOut>")
+            out.write(b"<ErrorInfo><Message>")
+            if i == 1 and kind == "cdata":
+                out.write(b"<![CDATA[")
+                for _ in range(blocks):
+                    out.write(block)
+                out.write(b"]]>")
+            out.write(f"boom {i}</Message></ErrorInfo></Output></UnitTestResult>".encode())
+        out.write(b"</Results><TestDefinitions>")
+        for i in (1, 2):
+            out.write(
+                f'<UnitTest id="t{i}" storage="/b/x.dll"><TestMethod className="Hostile" '
+                f'name="Test{i}"/></UnitTest>'.encode()
+            )
+        out.write(b"</TestDefinitions></TestRun>")
+
+
 def abuse(folder: Path, db_url: str | None) -> None:
     cases = {
         "element flood (19 KB gzip -> 20 MB, 5,000,000 <x/>)": folder / "flood.xml.gz",
@@ -468,6 +553,13 @@ def abuse(folder: Path, db_url: str | None) -> None:
     write_flood(cases["element flood (19 KB gzip -> 20 MB, 5,000,000 <x/>)"])
     write_long_output(cases["30 MB <system-out> text"], cdata=False)
     write_long_output(cases["30 MB <system-out> CDATA"], cdata=True)
+    for kind, label in (
+        ("flood", "TRX: 5,000,000 <x/> in a result's <Output> (gzip)"),
+        ("text", "TRX: 30 MB <StdOut> text"),
+        ("cdata", "TRX: 30 MB <Message> CDATA"),
+    ):
+        cases[label] = folder / f"trx-{kind}.trx{'.gz' if kind == 'flood' else ''}"
+        write_trx_hostile(cases[label], kind)
     media = str(folder / "media")
     url = db_url or f"sqlite:///{folder / 'worker.sqlite3'}"
     print(f"\nAbuse, each in a fresh process (worker path against {url.split('@')[-1]}):")

@@ -18,6 +18,7 @@ from benchmarks.formats import (
     generate_trx,
     write_flood,
     write_long_output,
+    write_trx_hostile,
 )
 from ingest.reports.trx import DEFINITIONS_IN_MEMORY, RESULTS_IN_MEMORY
 from tests.ingest.upload_api_helpers import (  # noqa: F401 (fixtures)
@@ -55,6 +56,33 @@ def test_reader_memory_stays_under_budget(hostile, kind):
     tests, peak, before, seconds, outcome = child_read(hostile[kind])
     print(f"{kind}: reader +{peak - before:.0f} MiB in {seconds:.2f} s ({outcome})")
     assert tests == (1 if kind == "flood" else 2), outcome
+    assert peak - before < BUDGET_MIB
+
+
+@pytest.fixture(scope="module")
+def hostile_trx(tmp_path_factory) -> dict[str, Path]:
+    """The same hazards inside a TRX result (docs/formats.md, TRX: why no tree)."""
+    folder = tmp_path_factory.mktemp("hostile-trx")
+    files = {
+        "flood": folder / "flood.trx.gz",
+        "text": folder / "long-stdout.trx",
+        "cdata": folder / "long-message-cdata.trx",
+    }
+    for kind, path in files.items():
+        write_trx_hostile(path, kind)
+    return files
+
+
+@pytest.mark.parametrize("kind", ["flood", "text", "cdata"])
+def test_trx_reader_memory_stays_under_budget(hostile_trx, kind):
+    # Over libxml2's 10 MB text node: a reader building a tree would refuse these.
+    assert hostile_trx["flood"].stat().st_size < 25_000
+    assert hostile_trx["text"].stat().st_size > 30 * 1024 * 1024
+    tests, peak, before, seconds, outcome = child_read(hostile_trx[kind])
+    print(f"trx {kind}: reader +{peak - before:.0f} MiB in {seconds:.2f} s ({outcome})")
+    warnings = {"flood": 0, "text": 1, "cdata": 2}[kind]  # long text; a message cut too
+    assert outcome == f"2 tests, {warnings} warnings"
+    assert tests == 2
     assert peak - before < BUDGET_MIB
 
 

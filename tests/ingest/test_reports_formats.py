@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.formats import generate_trx
+from benchmarks.formats import generate_trx, write_trx_hostile
 from ingest.decompress import open_report
 from ingest.junit import JUnitError, ReportLimits, merge_attempts
 from ingest.reports import open_reader
@@ -284,6 +284,46 @@ def test_trx_respects_the_testcase_limit_while_spilling():
     with pytest.raises(JUnitError) as caught:
         read("trx-results-first.trx", ReportLimits(max_testcases=5))
     assert caught.value.code == "too_many_testcases"
+
+
+def hostile_trx(tmp_path, kind: str) -> bytes:
+    """`write_trx_hostile`, small: 20,000 <x/>, or 2 MiB of text (over the 1 MiB limit)."""
+    path = tmp_path / f"hostile-{kind}.trx"
+    write_trx_hostile(path, kind, size=2 * 1024 * 1024, elements=20_000)
+    data = path.read_bytes()
+    return gzip.decompress(data) if kind == "flood" else data
+
+
+@pytest.mark.parametrize("kind", ["flood", "text", "cdata"])
+def test_trx_hazards_inside_a_result_keep_both_results(tmp_path, kind):
+    # The hazards a tree-building reader would hold inside the open result (issue 13):
+    # the target reader keeps neither, and reads both results with their messages.
+    reader = open_reader(io.BytesIO(hostile_trx(tmp_path, kind)))
+    cases = table(list(reader))
+    assert list(cases) == [("Hostile", "Test1"), ("Hostile", "Test2")]
+    assert {r.outcome for r in cases.values()} == {"failed"}
+    assert cases[("Hostile", "Test2")].message == "boom 2"
+    first = cases[("Hostile", "Test1")].message
+    if kind == "cdata":  # the 2 MiB message itself: its start, cut to the limit
+        assert first.startswith("2026-01-01 00:00:00 INFO chatty")
+        assert len(first) == ReportLimits().max_message_length
+        assert reader.warnings[0].startswith("<Message> held 2,146,000 characters")
+        assert "truncated" in reader.warnings[1]
+    elif kind == "text":  # a long <StdOut> is not kept, and said so
+        assert first == "boom 1"
+        assert reader.warnings == [
+            "<StdOut> held 2,146,000 characters of text, more than 1,048,576 "
+            "(PASSLINE_MAX_TEXT_BYTES): it was cut while reading and the results kept"
+        ]
+    else:
+        assert first == "boom 1" and reader.warnings == []
+
+
+def test_trx_element_flood_inside_a_result_meets_the_element_limit(tmp_path):
+    data = hostile_trx(tmp_path, "flood")
+    with pytest.raises(JUnitError) as caught:
+        list(open_reader(io.BytesIO(data), ReportLimits(max_elements=10_000)))
+    assert caught.value.code == "too_many_elements"
 
 
 # CTRF --------------------------------------------------------------------------------
