@@ -13,8 +13,9 @@ Usage::
    a ratio to JUnit's reader: for XML formats lxml with a parser target whose methods
    do nothing (what any streaming target pays) and a tag-filtered lxml pull parser
    that builds the tree C-side and drops it as it goes (what C-side tag filtering
-   pays); for CTRF ijson's events; for `go test -json` every line through the stdlib
-   JSON decoder.
+   pays), for TRX also that pull parser reading each test's fields (what a reader on
+   it pays before making a record); for CTRF ijson's events; for `go test -json`
+   every line through the stdlib JSON decoder.
 2. Memory: peak RSS of a fresh process reading a `--big`-test report of each format,
    and how much of it came after the imports (budget: under 200 MB).
 3. Abuse (issue 13): the element-flood gzip (19 KB expanding to 20 MB: a <testsuite>
