@@ -348,7 +348,7 @@ class Shape:
                     "-n",
                     f"bench{number}-{uuid.uuid4().hex[:8]}@%h",
                     "--loglevel",
-                    "WARNING",
+                    os.environ.get("LOG_LEVEL", "WARNING"),
                 ],
             )
         if self.beat:
@@ -366,7 +366,7 @@ class Shape:
                     "--pidfile",
                     str(self.tmp / "beat.pid"),
                     "--loglevel",
-                    "WARNING",
+                    os.environ.get("LOG_LEVEL", "WARNING"),
                 ],
             )
         http = Http("127.0.0.1", self.port)
