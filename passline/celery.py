@@ -4,6 +4,7 @@ import functools
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from celery.worker.consumer import Consumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passline.settings")
@@ -24,6 +25,22 @@ class PromptReconnectConsumer(Consumer):
             interval_max=RECONNECT_INTERVAL_MAX,
         )
         return super().ensure_connected(conn)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_connections(sender=None, **_) -> None:
+    """Around each task run by a worker, close the connections Django would close
+    around a request: past CONN_MAX_AGE, broken, or left in a transaction.
+
+    Kept connections are then reused from task to task (see CELERY_DB_REUSE_MAX in
+    settings). An eager task runs inside its caller's transaction: left alone.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections as close
+
+    close()
 
 
 app = Celery("passline")

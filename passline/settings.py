@@ -93,6 +93,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A kept connection is checked (one round trip) before its first use in each request or
+# task, so a restarted server costs a reconnect, not an error.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable server fails fast (a 503 for the request) instead of hanging it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -231,6 +234,12 @@ CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=
 # A task is acknowledged only after it finishes, so a worker killed mid-parse leaves the
 # message on the broker and another worker retries it.
 CELERY_TASK_ACKS_LATE = True
+# Celery's Django fixup closes every database connection before and after each task
+# unless this is set (celery#9824 stopped it honouring CONN_MAX_AGE): each task then
+# paid a new PostgreSQL backend. passline.celery closes connections around tasks the
+# way Django does around requests (CONN_MAX_AGE, errors, health checks); the fixup
+# only recycles them every this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Survive broker restarts: retry connecting at start-up and after a lost connection,

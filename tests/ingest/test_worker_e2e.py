@@ -68,13 +68,14 @@ def _reset_router(app) -> None:
 class Worker:
     """A `celery -A passline worker` subprocess on the test database and media folder."""
 
-    def __init__(self, *, broker: dict, media_root: Path, log: Path):
+    def __init__(self, *, broker: dict, media_root: Path, log: Path, env: dict | None = None):
         db = connection.settings_dict
         auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
         env = {
             **os.environ,
             "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:"
             f"{db['PORT'] or 5432}/{db['NAME']}",
+            **(env or {}),
             "MEDIA_ROOT": str(media_root),
             "CELERY_BROKER_URL": broker["url"],
             "CELERY_TASK_ALWAYS_EAGER": "0",
@@ -112,9 +113,9 @@ class Worker:
 def start_worker(broker, settings, tmp_path):
     workers: list[Worker] = []
 
-    def start() -> Worker:
+    def start(**env: str) -> Worker:
         log = tmp_path / f"worker-{len(workers)}.log"
-        worker = Worker(broker=broker, media_root=Path(settings.MEDIA_ROOT), log=log)
+        worker = Worker(broker=broker, media_root=Path(settings.MEDIA_ROOT), log=log, env=env)
         workers.append(worker)
         return worker
 
@@ -221,3 +222,43 @@ def test_http_upload_is_processed_by_a_real_worker(live_server, start_worker, to
     stats = RunStats.objects.get(run=upload.run)
     assert (stats.passed, stats.total, stats.is_complete) == (36, 40, True)
     assert TestStats.objects.filter(project=upload.project, last_run=upload.run).count() == 40
+
+
+def test_a_worker_keeps_its_database_connection_from_task_to_task(live_server, start_worker, token):
+    # Celery's Django fixup closes every connection around every task unless told
+    # otherwise; with CONN_MAX_AGE set, the worker must reuse its connection instead of
+    # opening a PostgreSQL backend per task. The worker's backends are told apart by
+    # their application_name.
+    db = connection.settings_dict
+    name = f"passline-e2e-{uuid.uuid4().hex[:12]}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    worker = start_worker(DATABASE_URL=f"{url}?application_name={name}", CONN_MAX_AGE="60")
+
+    def backends() -> list[tuple[int, float]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, extract(epoch FROM backend_start) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                [name],
+            )
+            return cursor.fetchall()
+
+    second_posted = None
+    for number in range(1, 4):
+        if number == 2:
+            second_posted = time.time()
+        accepted = _post(live_server.url, token, _report(30), run=f"reuse-{number}", final="true")
+
+        def settled(accepted=accepted):
+            body = _get(live_server.url, token, accepted["url"])
+            upload = Upload.objects.get(pk=accepted["id"])
+            derived = RunStats.objects.filter(run_id=upload.run_id, is_complete=True).exists()
+            return body["status"] == "processed" and derived
+
+        _wait_for(settled, timeout=90, what=f"upload {number} processed", worker=worker)
+    # The last task's end has closed nothing: one backend, opened before the second
+    # upload's tasks ran (each task asked for its own before this change: none is left).
+    kept = _wait_for(backends, timeout=10, what="the worker's kept connection", worker=worker)
+    assert len(kept) == 1, kept
+    assert kept[0][1] < second_posted
