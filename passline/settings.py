@@ -367,6 +367,12 @@ PASSLINE_TREND_REFRESH_DELAY_SECONDS = env.int("PASSLINE_TREND_REFRESH_DELAY_SEC
 # at most this many runs and (unless one run alone is bigger) results per pass.
 PASSLINE_DERIVE_BATCH = env.int("PASSLINE_DERIVE_BATCH", default=100)
 PASSLINE_DERIVE_BATCH_RESULTS = env.int("PASSLINE_DERIVE_BATCH_RESULTS", default=200_000)
+# The fold pass (per-test stats, flaky signals) is sent PASSLINE_FOLD_YIELD_SECONDS after
+# it is asked for, and again as late while an upload of its project is queued or
+# processing, until its oldest run has waited PASSLINE_FOLD_YIELD_MAX_SECONDS (0: never
+# waits for uploads).
+PASSLINE_FOLD_YIELD_SECONDS = env.int("PASSLINE_FOLD_YIELD_SECONDS", default=1)
+PASSLINE_FOLD_YIELD_MAX_SECONDS = env.int("PASSLINE_FOLD_YIELD_MAX_SECONDS", default=10)
 # A pass whose worker died is taken over after this; the sweep asks again for requests
 # older than PASSLINE_DERIVE_SWEEP_SECONDS and records complete runs started within the
 # lookback that were never recorded.

@@ -11,7 +11,7 @@ from dashboard.derive import backlog
 from dashboard.models import DeriveBacklog, DeriveClaim, FoldClaim, RunStats, TestStats
 from ingest.models import Run
 from tests.dashboard.analytics_data import F, P, make_run
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, UploadFactory
 
 # Autocommit, as in a worker: on_commit callbacks run at once.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -309,3 +309,93 @@ def test_a_request_for_a_deleted_run_records_nothing():
     project = ProjectFactory()
     assert not backlog.runs_derive_request(project_id=project.pk, run_ids=[10**9], enqueue=print)
     assert not DeriveBacklog.objects.exists()
+
+
+class Later:
+    """Stands in for the fold pass's delayed message: records the projects sent."""
+
+    def __init__(self):
+        self.sent: list[int] = []
+
+    def __call__(self, project_id: int) -> None:
+        self.sent.append(project_id)
+
+
+@pytest.fixture
+def with_a_broker(settings):
+    """Yielding needs a broker that can delay a message (eager Celery cannot)."""
+    from passline.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = saved
+
+
+def folded_runs_waiting(project, n: int = 2) -> list[Run]:
+    """Complete n runs and make them fresh, so that they wait for the fold pass."""
+    broker = Broker()
+    runs = completed_runs(project, n, start=Run.objects.filter(project=project).count())
+    backlog.runs_derive_request(
+        project_id=project.pk, run_ids=[r.pk for r in runs], enqueue=broker.figures
+    )
+    broker.deliver()  # the figures pass; the fold pass it asked for is not delivered
+    assert broker.sent == [("fold", project.pk)]
+    return runs
+
+
+def test_the_fold_waits_while_an_upload_of_its_project_is_ingested(with_a_broker):
+    project, other = ProjectFactory(), ProjectFactory()
+    runs = folded_runs_waiting(project)
+    UploadFactory(run__project=other, status="processing")  # another project's: no reason
+    later = Later()
+    assert backlog.fold_pass_claimed(project_id=project.pk, enqueue=later) == 2
+    assert TestStats.objects.filter(project=project).count() == 2
+
+    runs = folded_runs_waiting(project, 1)
+    for status in ("queued", "processing"):
+        upload = UploadFactory(run__project=project, status=status)
+        later = Later()
+        assert backlog.fold_pass_claimed(project_id=project.pk, enqueue=later) is None
+        assert later.sent == [project.pk]  # sent again, later; nothing folded
+        assert not TestStats.objects.filter(last_run=runs[0]).exists()
+        assert FoldClaim.objects.get(project=project).queued
+        upload.status = "processed"
+        upload.save(update_fields=["status"])
+    assert backlog.fold_pass_claimed(project_id=project.pk, enqueue=later) == 1
+    assert TestStats.objects.filter(last_run=runs[0]).count() == 2
+
+
+def test_a_fold_held_back_longest_runs_whatever_is_being_ingested(with_a_broker, settings):
+    settings.PASSLINE_FOLD_YIELD_MAX_SECONDS = 10
+    project = ProjectFactory()
+    runs = folded_runs_waiting(project)
+    UploadFactory(run__project=project, status="processing")
+    now = timezone.now()
+    assert backlog.fold_yields(project_id=project.pk, now=now + timedelta(seconds=9))
+    assert not backlog.fold_yields(project_id=project.pk, now=now + timedelta(seconds=11))
+    DeriveBacklog.objects.filter(run__in=runs).update(queued_at=now - timedelta(seconds=11))
+    later = Later()
+    assert backlog.fold_pass_claimed(project_id=project.pk, enqueue=later) == 2
+    assert later.sent == []
+    settings.PASSLINE_FOLD_YIELD_MAX_SECONDS = 0  # never waits
+    folded_runs_waiting(project, 1)
+    assert not backlog.fold_yields(project_id=project.pk)
+
+
+def test_the_fold_never_waits_when_tasks_run_in_process():
+    project = ProjectFactory()
+    folded_runs_waiting(project)
+    UploadFactory(run__project=project, status="processing")
+    assert not backlog.fold_yields(project_id=project.pk)  # eager: a countdown cannot wait
+
+
+def test_the_fold_pass_is_sent_a_little_late(settings):
+    from dashboard import tasks
+
+    settings.PASSLINE_FOLD_YIELD_SECONDS = 3
+    with mock.patch.object(tasks.derive_fold, "apply_async") as send:
+        backlog._enqueue_fold(42)
+    send.assert_called_once_with((42,), countdown=3)
