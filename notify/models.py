@@ -11,6 +11,10 @@
   have no run: their ``key`` (a hash of the event and its payload) identifies them.
 - ``DeliveryAttempt``: each try of a delivery (time, HTTP status, duration, error): the
   per-webhook log of the settings page.
+- ``FeedbackRequest``: the outbox of completed runs whose feedback is still to be
+  decided (``run_notify``): written before the task is published, deleted once the
+  run's deliveries are recorded, so a broker outage at completion delays the feedback
+  and never loses it (``feedback_sweep``).
 - ``TargetWatch``: whether the project (or a category) was at its target after its latest
   default-branch run, so ``target.reached`` fires the first time and again only after the
   rate dropped below.
@@ -157,6 +161,18 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         about = f"run {self.run_id}" if self.run_id else self.detail
         return f"delivery {self.uuid} {self.event} {about}: {self.status}"
+
+
+class FeedbackRequest(models.Model):
+    """A completed run whose deliveries ``run_notify`` has still to record."""
+
+    run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    # When its task was last handed to the broker; None: never (left to the sweep).
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"feedback of run {self.run_id}"
 
 
 class DeliveryAttempt(models.Model):

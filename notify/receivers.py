@@ -5,7 +5,7 @@ from django.db import transaction
 from notify import services
 from notify.selectors import project_has_receivers
 from notify.tasks import deliveries as deliveries_publisher
-from notify.tasks import run_notify as run_notify_task
+from notify.tasks import feedback as feedback_publisher
 
 
 def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
@@ -13,11 +13,15 @@ def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:
 
     A project with no webhook and no forge has nothing to send: no task is queued (the
     ingest worker would pay a publish per run, the notify worker a task, for nothing).
+    Otherwise the run's feedback request is recorded (the outbox) and ``run_notify``
+    published by the process's background publisher: a broker outage leaves the
+    request to ``feedback_sweep`` instead of losing the feedback.
     """
 
     def send() -> None:
         if project_has_receivers(project_id=project_id):
-            run_notify_task.delay(run_id)
+            services.feedback_request(run_id=run_id)
+            feedback_publisher.publish_on_commit(run_id)
 
     transaction.on_commit(send)
 

@@ -10,7 +10,7 @@ from celery import current_app, shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 
 from notify import services
-from passline.publisher import BackgroundPublisher
+from passline.publisher import BackgroundPublisher, publish_each
 
 RETRY = {
     "bind": True,
@@ -47,6 +47,15 @@ def _deliveries_publish(delivery_ids: list[int]) -> None:
 deliveries = BackgroundPublisher(what="webhook delivery", publish=_deliveries_publish)
 
 
+def _feedback_publish(run_ids: list[int]) -> None:
+    publish_each(run_ids, send=run_notify.delay, mark=services.feedback_published)
+
+
+# A completed run's feedback is published from the ingest worker's background thread:
+# the request row is the outbox, ``feedback_sweep`` publishes what an outage kept back.
+feedback = BackgroundPublisher(what="run feedback", publish=_feedback_publish)
+
+
 @shared_task(**RETRY)
 def run_notify(self, run_id: int) -> int:
     """Record a completed run's deliveries, then send each on its own task."""
@@ -78,3 +87,12 @@ def deliveries_sweep(self) -> int:
     for delivery_id in ids:
         delivery_send.delay(delivery_id)
     return len(ids)
+
+
+@shared_task(**RETRY)
+def feedback_sweep(self) -> int:
+    """Publish run feedback an outage kept from the broker, or whose message was lost;
+    Celery beat, every minute."""
+    run_ids = services.feedback_due()
+    _feedback_publish(run_ids)
+    return len(run_ids)

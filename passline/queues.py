@@ -33,6 +33,7 @@ _ROUTES = {
     "dashboard.tasks.digests_weekly_send": MAINTENANCE,
     "ingest.maintenance_tasks.*": MAINTENANCE,
     "notify.tasks.deliveries_sweep": MAINTENANCE,
+    "notify.tasks.feedback_sweep": MAINTENANCE,
     # Feedback (forges, webhooks, chat): a slow or dead receiver never holds up ingest
     # or derived figures.
     "notify.tasks.*": NOTIFY,

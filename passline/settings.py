@@ -288,6 +288,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expire_seconds": 60},
     },
+    "feedback-sweep": {
+        "task": "notify.tasks.feedback_sweep",
+        "schedule": 60,
+        "options": {"expire_seconds": 60},
+    },
     "quarantines-expire": {"task": "dashboard.tasks.quarantines_expire", "schedule": 3600},
     "digest-weekly": {"task": "dashboard.tasks.digests_weekly_send", "schedule": 7 * 24 * 3600},
 }

@@ -18,7 +18,12 @@ Lifecycle events (``test.quarantined``, ``quarantine.expired``, ``digest.weekly`
 no run: ``lifecycle_notify`` records one delivery per subscribed webhook, sent by the
 same ``delivery_send`` (same log, retries and circuit breaker).
 
+A completed run's feedback goes through an outbox (``feedback``): its request is recorded
+before ``run_notify`` is published and removed when the deliveries are recorded, so a
+broker outage at completion delays the feedback, never loses it.
+
 Modules: ``integrations`` (forge and webhook settings), ``runs`` (``run_notify``),
+``feedback`` (the requests),
 ``lifecycle`` (``lifecycle_notify``), ``deliveries`` (``delivery_send``, redelivery,
 what is due).
 """
@@ -31,6 +36,12 @@ from notify.services.deliveries import (
     deliveries_due,
     delivery_redeliver,
     delivery_send,
+)
+from notify.services.feedback import (
+    feedback_done,
+    feedback_due,
+    feedback_published,
+    feedback_request,
 )
 from notify.services.integrations import (
     InvalidIntegration,
@@ -53,6 +64,10 @@ __all__ = [
     "deliveries_due",
     "delivery_redeliver",
     "delivery_send",
+    "feedback_done",
+    "feedback_due",
+    "feedback_published",
+    "feedback_request",
     "forge_remove",
     "forge_set",
     "lifecycle_notify",

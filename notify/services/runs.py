@@ -15,6 +15,7 @@ from notify.models import (
     Webhook,
 )
 from notify.selectors import rollups_fresh, target_scopes_get, verdict_get
+from notify.services.feedback import feedback_done
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,16 @@ def _target_events(*, run: Run, verdict: dict) -> list[events.TargetScope]:
 
 
 def run_notify(*, run_id: int) -> list[int]:
-    """Record the deliveries a completed run raises; return the ids still to send."""
+    """Record the deliveries a completed run raises; return the ids still to send.
+
+    Then the run's feedback request (``notify.services.feedback``) is done.
+    """
+    ids = _deliveries_record(run_id=run_id)
+    feedback_done(run_id=run_id)
+    return ids
+
+
+def _deliveries_record(*, run_id: int) -> list[int]:
     run = Run.objects.select_related("project").filter(pk=run_id, is_complete=True).first()
     if run is None:
         return []

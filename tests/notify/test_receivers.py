@@ -1,23 +1,38 @@
-"""A completed run queues notify's task only when its project has somewhere to send."""
+"""A completed run's feedback: queued only when its project has somewhere to send, through
+an outbox, so a broker outage at completion delays the feedback and never loses it."""
+
+import datetime as dt
 
 import pytest
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
-from notify import receivers, services
-from tests.factories import ProjectFactory
+from notify import receivers, services, tasks
+from notify.models import Delivery, FeedbackRequest
+from tests.factories import ProjectFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def queued(monkeypatch):
+    """The broker: records each run_notify published."""
     calls = []
-    monkeypatch.setattr("notify.receivers.run_notify_task.delay", calls.append)
+    monkeypatch.setattr("notify.tasks.run_notify.delay", calls.append)
     return calls
 
 
-def complete(project, run_id: int, callbacks) -> None:
+def complete(run, callbacks) -> None:
     with callbacks(execute=True):
-        receivers.on_run_completed(sender=None, run_id=run_id, project_id=project.pk)
+        receivers.on_run_completed(sender=None, run_id=run.pk, project_id=run.project_id)
+
+
+def with_webhook(**kwargs):
+    project = ProjectFactory(**kwargs)
+    services.webhook_create(
+        project=project, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
+    )
+    return project
 
 
 def test_a_project_without_webhook_or_forge_queues_nothing(
@@ -25,25 +40,71 @@ def test_a_project_without_webhook_or_forge_queues_nothing(
 ):
     settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
     project = ProjectFactory()
-    complete(project, 1, django_capture_on_commit_callbacks)
+    complete(RunFactory(project=project), django_capture_on_commit_callbacks)
     hook = services.webhook_create(
         project=project, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
     )
     hook.is_active = False
     hook.save()
-    complete(project, 2, django_capture_on_commit_callbacks)  # a disabled webhook only
+    complete(RunFactory(project=project), django_capture_on_commit_callbacks)  # disabled only
     assert queued == []
+    assert not FeedbackRequest.objects.exists()
 
 
 def test_an_active_webhook_or_a_forge_queues_the_task(
     queued, settings, django_capture_on_commit_callbacks
 ):
     settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
-    with_hook, with_forge = ProjectFactory(), ProjectFactory()
-    services.webhook_create(
-        project=with_hook, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
-    )
+    with_forge = ProjectFactory()
     services.forge_set(project=with_forge, kind="github", repo="acme/shop", token="ghp_x")
-    complete(with_hook, 1, django_capture_on_commit_callbacks)
-    complete(with_forge, 2, django_capture_on_commit_callbacks)
-    assert queued == [1, 2]
+    runs = [RunFactory(project=with_webhook()), RunFactory(project=with_forge)]
+    for run in runs:
+        complete(run, django_capture_on_commit_callbacks)
+    assert queued == [run.pk for run in runs]
+    # Published: the sweep leaves them to their tasks (until they look lost).
+    assert FeedbackRequest.objects.filter(published_at__isnull=False).count() == 2
+    assert services.feedback_due(now=timezone.now() + dt.timedelta(minutes=1)) == []
+
+
+def test_a_broker_outage_at_completion_delays_the_feedback_and_loses_nothing(
+    monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    run = RunFactory(project=with_webhook())
+
+    def broker_down(run_id):
+        raise BrokerDown("connection refused")
+
+    monkeypatch.setattr("notify.tasks.run_notify.delay", broker_down)
+    complete(run, django_capture_on_commit_callbacks)  # the publish fails, the run is done
+    request = FeedbackRequest.objects.get(run=run)
+    assert request.published_at is None
+    assert not Delivery.objects.filter(run=run).exists()
+    now = timezone.now()
+    assert services.feedback_due(now=now) == []  # its publish may still be on its way
+    assert services.feedback_due(now=now + dt.timedelta(seconds=31)) == [run.pk]
+
+    # The broker is back: the sweep publishes it; the worker records the deliveries.
+    monkeypatch.setattr(
+        "notify.tasks.run_notify.delay", lambda run_id: services.run_notify(run_id=run_id)
+    )
+    FeedbackRequest.objects.update(requested_at=now - dt.timedelta(seconds=31))
+    assert tasks.feedback_sweep.apply().get() == 1
+    assert Delivery.objects.filter(run=run, event="run.completed").count() == 1
+    assert not FeedbackRequest.objects.exists()
+
+
+def test_a_lost_request_is_published_again_and_given_up_after_a_day(queued, settings):
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    project = with_webhook()
+    lost, old = RunFactory(project=project), RunFactory(project=project)
+    now = timezone.now()
+    services.feedback_request(run_id=lost.pk)
+    services.feedback_published([lost.pk], now=now)
+    services.feedback_request(run_id=old.pk)
+    FeedbackRequest.objects.filter(run=old).update(requested_at=now - dt.timedelta(hours=25))
+    assert services.feedback_due(now=now + dt.timedelta(minutes=9)) == []
+    assert services.feedback_due(now=now + dt.timedelta(minutes=11)) == [lost.pk]
+    assert not FeedbackRequest.objects.filter(run=old).exists()  # given up, with a warning
+    services.run_notify(run_id=lost.pk)
+    assert not FeedbackRequest.objects.exists()
