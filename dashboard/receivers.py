@@ -17,7 +17,8 @@ def on_upload_processed(
     """
     if run_completed:
         return
-    transaction.on_commit(lambda: run_stats_update_task.delay(run_id))
+    # Robust: with the broker down the run's completion (or the next part) derives them.
+    transaction.on_commit(lambda: run_stats_update_task.delay(run_id), robust=True)
 
 
 def on_run_completed(sender, *, run_id: int, project_id: int, **kwargs) -> None:

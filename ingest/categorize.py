@@ -158,9 +158,7 @@ def project_recategorize(*, project_id: int) -> int:
                 changed += _apply(project_id, by_category)
                 by_category, pending = {}, 0
         changed += _apply(project_id, by_category)
-        transaction.on_commit(
-            lambda: signals.project_recategorized.send(sender=None, project_id=project_id)
-        )
+        signals.send_after_commit(signals.project_recategorized, project_id=project_id)
     logger.info("project recategorized", extra={"project_id": project_id, "changed": changed})
     return changed
 

@@ -266,12 +266,11 @@ def _ingest(upload: Upload) -> tuple[Counts, bool]:
         upload.is_final and run.filter(is_complete=False).update(is_complete=True, completed_at=now)
     )
     ids = {"upload_id": upload.pk, "run_id": upload.run_id, "project_id": upload.project_id}
-    transaction.on_commit(
-        lambda: signals.upload_processed.send(sender=Upload, run_completed=completed, **ids)
-    )
+    signals.send_after_commit(signals.upload_processed, run_completed=completed, **ids)
     if completed:
-        run_ids = {"run_id": upload.run_id, "project_id": upload.project_id}
-        transaction.on_commit(lambda: signals.run_completed.send(sender=Run, **run_ids))
+        signals.send_after_commit(
+            signals.run_completed, run_id=upload.run_id, project_id=upload.project_id
+        )
     return counts, completed
 
 

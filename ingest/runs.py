@@ -102,7 +102,7 @@ def runs_complete_quiet(*, now: dt.datetime | None = None) -> int:
             ):
                 continue
             ids = {"run_id": run_id, "project_id": project_id}
-            transaction.on_commit(lambda ids=ids: signals.run_completed.send(sender=Run, **ids))
+            signals.send_after_commit(signals.run_completed, **ids)
         completed += 1
         logger.info("run completed after quiet period", extra=ids)
     return completed

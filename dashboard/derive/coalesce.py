@@ -51,7 +51,8 @@ def claim_request(*, model: type[ProjectClaim], project_id: int, enqueue: Enqueu
     if not flipped:
         model.objects.filter(project_id=project_id).update(requested=F("requested") + 1)
         return False
-    transaction.on_commit(lambda: enqueue(project_id))
+    # A message lost to a broker outage leaves the work queued: the kind's sweep sends it.
+    transaction.on_commit(lambda: enqueue(project_id), robust=True)
     return True
 
 
@@ -100,7 +101,7 @@ def claim_run(
         # A request whose message was used up while this ran: exactly one more run.
         # (A request whose message is still on its way needs none.)
         if state is not None and all(state):
-            transaction.on_commit(lambda: enqueue(project_id))
+            transaction.on_commit(lambda: enqueue(project_id), robust=True)
 
 
 def claim_requeue(*, model: type[ProjectClaim], project_id: int) -> None:
@@ -133,7 +134,7 @@ def claims_resend(
         ).values_list("project_id", flat=True)
     )
     for project_id in stuck:
-        transaction.on_commit(lambda project_id=project_id: enqueue(project_id))
+        transaction.on_commit(lambda project_id=project_id: enqueue(project_id), robust=True)
     return stuck
 
 

@@ -11,6 +11,8 @@ from ingest.models import Result, Upload
 from tests.conftest import skip_unless_service
 from tests.ingest.fault_services import RabbitNode, Stack, passline_env
 
+FAULT_SECRETS_KEY = "fault-tests-secrets-key"
+
 
 def test_database_url() -> str:
     """Return a URL of the test database that other processes can use."""
@@ -45,7 +47,13 @@ def stack(rabbit, settings, tmp_path):
         database_url=test_database_url(),
         broker_url=rabbit.url,
         media_root=Path(settings.MEDIA_ROOT),
+        # Webhooks of the tests go to receivers of their own on 127.0.0.1, stored
+        # encrypted by the test process with the key the stack reads them with.
+        PASSLINE_WEBHOOK_ALLOW_PRIVATE="1",
+        PASSLINE_SECRETS_KEY=FAULT_SECRETS_KEY,
     )
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    settings.PASSLINE_SECRETS_KEY = FAULT_SECRETS_KEY
     running = Stack(env=env, root=tmp_path)
     try:
         yield running

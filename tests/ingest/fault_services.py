@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-QUEUES = "ingest,derive,maintenance,celery"
+QUEUES = "ingest,derive,maintenance,notify,celery"
 
 
 def free_port() -> int:
@@ -45,8 +45,11 @@ def port_open(port: int) -> bool:
     return True
 
 
-def wait_until(predicate, *, timeout: float, what: str, logs: list[Path] = (), step=0.1):
-    """Poll `predicate` until it returns a truthy value; fail with the logs' tails."""
+def wait_until(predicate, *, timeout: float, what, logs: list[Path] = (), step=0.1):
+    """Poll `predicate` until it returns a truthy value; fail with the logs' tails.
+
+    `what` names what was awaited: a text, or a callable asked for it at failure time
+    (to show the state that was not reached)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -58,6 +61,8 @@ def wait_until(predicate, *, timeout: float, what: str, logs: list[Path] = (), s
         for log in logs
         if log.exists()
     )
+    if callable(what):
+        what = what()
     raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tails}")
 
 

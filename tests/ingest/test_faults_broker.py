@@ -5,7 +5,9 @@ The production shape on the test's own RabbitMQ node: gunicorn, one prefork work
 beat. While the broker is down every POST is still answered 202 (the upload is
 committed; publishing is left to the dispatcher), the same worker process consumes
 again soon after the broker is back, and every accepted upload is processed exactly
-once, with default settings.
+once, with default settings. Every completed run's webhook delivery arrives too,
+including the in-flight run's, which completed while the broker was down (its
+feedback request waited for ``feedback_sweep``).
 """
 
 import time
@@ -14,6 +16,8 @@ import pytest
 
 from ingest.models import Upload
 from ingest.services.tokens import token_create
+from notify import services as notify_services
+from notify.models import Delivery, FeedbackRequest
 from tests.factories import ProjectFactory
 from tests.ingest.fault_fixtures import assert_nothing_lost, rabbit, stack  # noqa: F401
 from tests.ingest.fault_services import (
@@ -23,6 +27,7 @@ from tests.ingest.fault_services import (
     request,
     wait_until,
 )
+from tests.notify.servers import Receiver
 
 pytestmark = [pytest.mark.worker, pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
@@ -37,8 +42,18 @@ def processed(pk: int) -> bool:
     return Upload.objects.filter(pk=pk, status=Upload.Status.PROCESSED).exists()
 
 
-def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit):
-    _, token = token_create(project=ProjectFactory(slug="faults"), scope="upload", name="ci")
+@pytest.fixture
+def receiver():
+    with Receiver() as server:
+        yield server
+
+
+def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit, receiver):
+    project = ProjectFactory(slug="faults")
+    _, token = token_create(project=project, scope="upload", name="ci")
+    notify_services.webhook_create(
+        project=project, kind="generic", url=receiver.url + "/hook", events=["run.completed"]
+    )
     stack.start_web()
     worker = stack.start_worker()
     stack.start_beat()
@@ -71,6 +86,8 @@ def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit):
     assert all(a.status == 202 for a in during)
     time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
 
+    left = FeedbackRequest.objects.filter(published_at__isnull=True).count()
+    record("broker", f"run feedback requests left unpublished by the outage: {left}")
     rabbit.start()
     back = time.monotonic()
     after = post(SMALL_CASES).json()["id"]
@@ -113,3 +130,24 @@ def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit):
     final = post(SMALL_CASES).json()["id"]
     wait_until(lambda: processed(final), timeout=30, what="a last upload", logs=stack.logs)
     assert worker.alive()
+
+    # Feedback: one run.completed delivery per run, the outage's included.
+    runs = set(Upload.objects.filter(pk__in=[*expected, final]).values_list("run_id", flat=True))
+    delivered = Delivery.objects.filter(run__in=runs, status=Delivery.Status.SUCCEEDED)
+    states = Delivery.objects.filter(run__in=runs).values_list(
+        "run_id", "status", "attempts", "last_status_code", "last_error"
+    )
+    wait_until(
+        lambda: delivered.count() == len(runs),
+        timeout=150,  # a request the outage left waits for the sweep (beat, every minute)
+        what=lambda: (
+            f"every run's webhook delivery ({len(runs)} runs; deliveries: {list(states)}; "
+            f"requests left: {list(FeedbackRequest.objects.values_list('run_id', 'published_at'))})"
+        ),
+        logs=stack.logs,
+    )
+    record(
+        "broker", f"broker back -> every run's webhook delivered: {time.monotonic() - back:.1f} s"
+    )
+    assert len(receiver.requests) == len(runs)
+    assert not FeedbackRequest.objects.exists()
