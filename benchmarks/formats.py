@@ -316,13 +316,18 @@ def pruned_tree(path: Path) -> int:
             for _event, element in parser.read_events():
                 if root is None:
                     root = element
-            node = root
-            while node is not None and len(node):
-                if len(node) > 1:
-                    del node[:-1]
-                node = node[-1]
+            _prune_open_path(root)
     parser.close()
     return 0
+
+
+def _prune_open_path(root) -> None:
+    """Drop every finished element: only the last child chain from the root is open."""
+    node = root
+    while node is not None and len(node):
+        if len(node) > 1:
+            del node[:-1]
+        node = node[-1]
 
 
 _TRX_PULLED = [f"{{{TRX_NS}}}{name}" for name in ("TestRun", "UnitTestResult", "TestMethod")]
@@ -353,11 +358,7 @@ def trx_pulled_fields(path: Path) -> int:
                     _ = (test.get("id"), test.get("storage"), element.get("className"))
                 if root is None:
                     root = element.getroottree().getroot()
-            node = root
-            while node is not None and len(node):
-                if len(node) > 1:
-                    del node[:-1]
-                node = node[-1]
+            _prune_open_path(root)
     parser.close()
     return 0
 
