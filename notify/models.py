@@ -11,10 +11,10 @@
   have no run: their ``key`` (a hash of the event and its payload) identifies them.
 - ``DeliveryAttempt``: each try of a delivery (time, HTTP status, duration, error): the
   per-webhook log of the settings page.
-- ``FeedbackRequest``: the outbox of completed runs whose feedback is still to be
-  decided (``run_notify``): written before the task is published, deleted once the
-  run's deliveries are recorded, so a broker outage at completion delays the feedback
-  and never loses it (``feedback_sweep``).
+- ``FeedbackRequest``: the outbox of completed runs' feedback (``run_notify``):
+  written before the task is published, marked done once the run's deliveries are
+  recorded, so a broker outage at completion delays the feedback and never loses it
+  (``feedback_sweep``).
 - ``TargetWatch``: whether the project (or a category) was at its target after its latest
   default-branch run, so ``target.reached`` fires the first time and again only after the
   rate dropped below.
@@ -27,6 +27,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from dashboard.lifecycle.events import EVENTS as LIFECYCLE_EVENTS
 from ingest.models import Category, Project, Run
@@ -164,12 +165,18 @@ class Delivery(models.Model):
 
 
 class FeedbackRequest(models.Model):
-    """A completed run whose deliveries ``run_notify`` has still to record."""
+    """A completed run's feedback: asked for, published, done (deliveries recorded).
+
+    Kept a day after it was asked for, so that ``feedback_sweep`` can tell a run whose
+    feedback was done from one whose receiver never ran.
+    """
 
     run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_at = models.DateTimeField(default=timezone.now)
     # When its task was last handed to the broker; None: never (left to the sweep).
     published_at = models.DateTimeField(null=True, blank=True)
+    # When run_notify recorded the run's deliveries; None: still to do.
+    done_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"feedback of run {self.run_id}"

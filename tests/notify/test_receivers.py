@@ -8,7 +8,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
 from notify import receivers, services, tasks
-from notify.models import Delivery, FeedbackRequest
+from notify.models import Delivery, FeedbackRequest, Webhook
 from tests.factories import ProjectFactory, RunFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_a_broker_outage_at_completion_delays_the_feedback_and_loses_nothing(
     FeedbackRequest.objects.update(requested_at=now - dt.timedelta(seconds=31))
     assert tasks.feedback_sweep.apply().get() == 1
     assert Delivery.objects.filter(run=run, event="run.completed").count() == 1
-    assert not FeedbackRequest.objects.exists()
+    assert FeedbackRequest.objects.get(run=run).done_at is not None
 
 
 def test_a_lost_request_is_published_again_and_given_up_after_a_day(queued, settings):
@@ -107,4 +107,31 @@ def test_a_lost_request_is_published_again_and_given_up_after_a_day(queued, sett
     assert services.feedback_due(now=now + dt.timedelta(minutes=11)) == [lost.pk]
     assert not FeedbackRequest.objects.filter(run=old).exists()  # given up, with a warning
     services.run_notify(run_id=lost.pk)
-    assert not FeedbackRequest.objects.exists()
+    assert FeedbackRequest.objects.get(run=lost).done_at is not None
+    assert services.feedback_due(now=now + dt.timedelta(minutes=11)) == []
+
+
+def test_a_run_whose_receiver_never_ran_gets_its_feedback_requested(queued, settings):
+    settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
+    now = timezone.now()
+    early = dt.timedelta(minutes=5)
+    before_hook = RunFactory(completed_at=now - early)
+    project = before_hook.project
+    services.webhook_create(
+        project=project, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
+    )
+    missed = RunFactory(project=project, completed_at=now - dt.timedelta(minutes=2))
+    just_now = RunFactory(project=project, completed_at=now)
+    done = RunFactory(project=project, completed_at=now - dt.timedelta(minutes=2))
+    services.feedback_request(run_id=done.pk)
+    services.feedback_done(run_id=done.pk)
+    other = RunFactory(completed_at=now - dt.timedelta(minutes=2))  # no receivers
+
+    # Created after its project's webhook existed, completed over a minute ago, no request.
+    Webhook.objects.filter(project=project).update(created_at=now - early + dt.timedelta(seconds=1))
+    assert services.feedback_due(now=now) == [missed.pk]
+    assert FeedbackRequest.objects.filter(run=missed, done_at__isnull=True).exists()
+    for run in (before_hook, just_now, other):
+        assert not FeedbackRequest.objects.filter(run=run).exists()
+    tasks.feedback_sweep.apply()  # publishes it (the fake broker records it)
+    assert queued[-1] == missed.pk
