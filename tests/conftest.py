@@ -87,3 +87,31 @@ def junit_fixture():
         return (FIXTURES_DIR / "junit" / name).read_bytes()
 
     return read
+
+
+@pytest.fixture
+def receiver():
+    """A generic webhook receiver on 127.0.0.1 that records what it is sent (200 each)."""
+    from tests.notify.servers import Receiver
+
+    with Receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def deliveries_handed(monkeypatch) -> list[int]:
+    """Celery as with a broker: the delivery ids handed to the background publisher.
+
+    Publishing a delivery in the request itself fails the test.
+    """
+    from notify import tasks
+    from passline.celery import app
+
+    handed: list[int] = []
+    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
+    monkeypatch.setattr(tasks.deliveries, "submit", handed.append)
+    monkeypatch.setattr(
+        "notify.tasks.delivery_send.apply_async",
+        lambda *a, **k: pytest.fail("published in the request"),
+    )
+    return handed

@@ -322,16 +322,11 @@ class Later:
 
 
 @pytest.fixture
-def with_a_broker(settings):
+def with_a_broker():
     """Yielding needs a broker that can delay a message (eager Celery cannot)."""
     from passline.celery import app
 
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = saved
+    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
 
 
 def folded_runs_waiting(project, n: int = 2) -> list[Run]:

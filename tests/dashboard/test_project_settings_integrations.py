@@ -8,7 +8,6 @@ from notify import services
 from notify.models import Delivery, DeliveryAttempt, ForgeIntegration, Webhook
 from notify.secrets import secret_decrypt
 from tests.notify.conftest import head_run, make_project
-from tests.notify.servers import Receiver
 
 pytestmark = pytest.mark.django_db
 URL = "/p/shop/settings/integrations/"
@@ -17,12 +16,6 @@ URL = "/p/shop/settings/integrations/"
 @pytest.fixture
 def project():
     return make_project()
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture
@@ -204,26 +197,16 @@ def test_integrations_page_query_count_does_not_grow_with_webhooks(
 
 
 def test_redeliver_never_waits_for_the_broker(
-    signed_in, project, settings, receiver, monkeypatch, django_capture_on_commit_callbacks
+    signed_in, project, settings, receiver, deliveries_handed, django_capture_on_commit_callbacks
 ):
     """With a broker, the request only hands the delivery to the background publisher."""
-    from notify import tasks
-    from passline.celery import app
-
     settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
     services.webhook_create(
         project=project, kind="generic", url=f"{receiver.url}/x", events=["run.completed"]
     )
     [delivery_id] = services.run_notify(run_id=head_run(project).pk)
     services.delivery_send(delivery_id=delivery_id)
-    handed = []
-    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
-    monkeypatch.setattr(tasks.deliveries, "submit", handed.append)
-    monkeypatch.setattr(
-        "notify.tasks.delivery_send.apply_async",
-        lambda *a, **k: pytest.fail("published in the request"),
-    )
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in.post(f"{URL}deliveries/{delivery_id}/redeliver/")
     assert response.status_code == 302
-    assert handed == [delivery_id]
+    assert deliveries_handed == [delivery_id]

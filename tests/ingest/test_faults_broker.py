@@ -27,7 +27,6 @@ from tests.ingest.fault_services import (
     request,
     wait_until,
 )
-from tests.notify.servers import Receiver
 
 pytestmark = [pytest.mark.worker, pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
@@ -40,12 +39,6 @@ HEALTHY = 10
 
 def processed(pk: int) -> bool:
     return Upload.objects.filter(pk=pk, status=Upload.Status.PROCESSED).exists()
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit, receiver):

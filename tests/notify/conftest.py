@@ -6,7 +6,7 @@ import pytest
 
 from tests.dashboard.analytics_data import F, P, make_run
 from tests.factories import ProjectFactory
-from tests.notify.servers import FakeGitHub, FakeGitLab, FakeSlack, FakeTeams, Receiver
+from tests.notify.servers import FakeGitHub, FakeGitLab, FakeSlack, FakeTeams
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 COMMON = [(f"ok{i}", P, "Other") for i in range(18)]
@@ -48,12 +48,6 @@ def head_run(project, key="m2", *, hours=1, branch=None, regress=True, pr=None, 
     run.pr, run.commit = pr, commit
     run.save(update_fields=["pr", "commit"])
     return run
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -239,22 +239,12 @@ def test_a_failed_lifecycle_delivery_is_retried_like_run_events(
 
 
 def test_quarantining_on_the_page_never_waits_for_the_broker(
-    shop, receiver, monkeypatch, django_capture_on_commit_callbacks
+    shop, receiver, deliveries_handed, django_capture_on_commit_callbacks
 ):
     """With a broker, the request records the delivery and only hands its id over."""
-    from notify import tasks
-    from passline.celery import app
-
     hook(shop, "generic", f"{receiver.url}/in", ["test.quarantined"], SECRET)
-    handed = []
-    app.conf.task_always_eager = False  # restored by the autouse _eager_celery fixture
-    monkeypatch.setattr(tasks.deliveries, "submit", handed.append)
-    monkeypatch.setattr(
-        "notify.tasks.delivery_send.apply_async",
-        lambda *a, **k: pytest.fail("published in the request"),
-    )
     with django_capture_on_commit_callbacks(execute=True):
         test_quarantine(project=shop, test=test_io(shop), reason="flaky", actor="user:ann")
     delivery = Delivery.objects.get(event="test.quarantined")
-    assert handed == [delivery.pk]
+    assert deliveries_handed == [delivery.pk]
     assert delivery.status == Delivery.Status.PENDING and receiver.requests == []
