@@ -19,8 +19,8 @@ no run: ``lifecycle_notify`` records one delivery per subscribed webhook, sent b
 same ``delivery_send`` (same log, retries and circuit breaker).
 
 A completed run's feedback goes through an outbox (``feedback``): its request is recorded
-before ``run_notify`` is published and removed when the deliveries are recorded, so a
-broker outage at completion delays the feedback, never loses it.
+before ``run_notify`` is published and marked done when the deliveries are recorded, so
+a broker outage at completion delays the feedback, never loses it.
 
 Modules: ``integrations`` (forge and webhook settings), ``runs`` (``run_notify``),
 ``feedback`` (the requests),

@@ -34,7 +34,8 @@ RECEIVER_MISSED_AFTER = dt.timedelta(seconds=60)
 
 
 def feedback_request(*, run_id: int) -> None:
-    """Record that run `run_id`'s feedback is to be decided (again, if already recorded)."""
+    """Record that run `run_id`'s feedback is to be decided (a request already there,
+    done or not, is left as it is: ``run_notify`` is idempotent)."""
     FeedbackRequest.objects.bulk_create([FeedbackRequest(run_id=run_id)], ignore_conflicts=True)
 
 
@@ -78,7 +79,6 @@ def _missed_record(*, now: dt.datetime, limit: int) -> None:
     (a receiver added later does not send for older runs), started within ``GIVE_UP``
     (the runs' time index) and completed at least ``RECEIVER_MISSED_AFTER`` ago.
     """
-    run = OuterRef("pk")
     hook = Webhook.objects.filter(
         project_id=OuterRef("project_id"), is_active=True, created_at__lte=OuterRef("completed_at")
     )
@@ -97,7 +97,7 @@ def _missed_record(*, now: dt.datetime, limit: int) -> None:
             completed_at__lt=now - RECEIVER_MISSED_AFTER,
         )
         .filter(Exists(hook) | Exists(forge))
-        .filter(~Exists(FeedbackRequest.objects.filter(run_id=run)))
+        .filter(~Exists(FeedbackRequest.objects.filter(run_id=OuterRef("pk"))))
         .values_list("pk", flat=True)[:limit]
     )
     if missed:
