@@ -192,3 +192,24 @@ def test_ids_of_tests_and_results_are_cached_per_session():
                 pg_get_serial_sequence('ingest_result', 'id'))"""
         )
         assert [size for (size,) in cursor.fetchall()] == [1000, 1000]
+
+
+def test_identities_compare_byte_by_byte_and_lookups_still_use_the_unique_index():
+    # Migration 0010: the default collation's strcoll() made every comparison of a
+    # new test's identity in the unique index cost more than the row itself.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+            WHERE a.attrelid = 'ingest_test'::regclass AND a.attname = 'identity'"""
+        )
+        assert cursor.fetchone() == ("C",)
+        # A lookup table of the default collation (as TestIds and the set-based path
+        # create) compares with "C" and is answered from the unique index.
+        cursor.execute("CREATE TEMP TABLE pl_probe (identity varchar(40) NOT NULL)")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            """EXPLAIN SELECT t.id FROM pl_probe l
+            JOIN ingest_test t ON t.project_id = 1 AND t.identity = l.identity"""
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "test_unique_identity" in plan
