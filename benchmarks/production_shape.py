@@ -403,6 +403,13 @@ class Shape:
             out[name] = total / 1024
         return out
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """Return the CPU seconds (user + system) used so far by each process group's
+        live processes, and by this host's PostgreSQL server processes ("postgres")."""
+        out = {name: sum(map(_cpu_seconds, _group_pids(p.pid))) for name, p in self.processes}
+        out["postgres"] = sum(map(_cpu_seconds, _named_pids("postgres")))
+        return out
+
     def stop(self) -> None:
         """Stop every started process group: SIGTERM, then SIGKILL after 15 s."""
         for _, process in self.processes:
@@ -421,6 +428,29 @@ class Shape:
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)  # the group was created by start_new_session
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0  # it ended meanwhile
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _named_pids(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
 
 
 def _group_pids(pgid: int) -> list[int]:

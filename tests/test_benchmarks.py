@@ -180,6 +180,9 @@ def test_pipeline_benchmark_runs_the_production_shape_and_cleans_up():
     assert "categories: Auth, Cache, Database, Api by classname rules" in out
     assert "the summary of 'small' lists the categories: Api, Auth, Cache, Database" in out
     assert "== 3 big runs of 2,000 testcases, back to back" in out
+    assert "servers start, best of 3): " in out
+    cpu = re.search(r"CPU seconds during the big runs .*: web ([0-9.]+), .*postgres ([0-9.]+)", out)
+    assert cpu and float(cpu[1]) > 0 and float(cpu[2]) > 0, out
     assert "processed -> fresh: p50 " in out
     assert "  t (s)        ingest      derive maintenance      celery" in out
     figures = json.loads(out.strip().splitlines()[-1])
