@@ -14,6 +14,9 @@ creates the tests (not reported); each later run into the same project is timed:
 - **parse**: CPU seconds of the reader alone (gunzip + the JUnit parser target);
 - **parse + records**: CPU seconds of the production loop of ``_read_file`` (identity,
   category) into a writer that keeps nothing;
+- **writer alone**: wall seconds of a ResultWriter fed the same records parsed
+  beforehand, committed into a run of its own (new tests in a project of their own with
+  ``--new-tests``): the write path with no parser beside it;
 - the real ``upload_process``, with each phase timed by wrapping its functions: the
   claim, the main thread's parse loop (minus its waits for the writer), the writer
   thread's test-id lookup, test and result COPY, ``finish``, the closing updates and
@@ -110,13 +113,8 @@ class NullWriter:
         pass
 
 
-def parse_and_records(gz: bytes, project_id: int) -> float:
-    """The production loop (_read_file) into a writer that keeps nothing."""
-    from ingest import processing
-    from ingest.categorize import CategoryMatcher
-    from ingest.junit import ReportLimits
-
-    matcher = CategoryMatcher.for_project(project_id)
+def stored_file(gz: bytes):
+    """Return an object that `processing._read_file` reads like a stored UploadFile."""
 
     class File:
         filename = "report.xml.gz"
@@ -126,9 +124,64 @@ def parse_and_records(gz: bytes, project_id: int) -> float:
             def open(mode):
                 return io.BytesIO(gz)
 
+    return File
+
+
+def parse_and_records(gz: bytes, project_id: int) -> float:
+    """The production loop (_read_file) into a writer that keeps nothing."""
+    from ingest import processing
+    from ingest.categorize import CategoryMatcher
+    from ingest.junit import ReportLimits
+
+    matcher = CategoryMatcher.for_project(project_id)
     started = time.process_time()
-    processing._read_file(File, ReportLimits(), matcher, NullWriter())
+    processing._read_file(stored_file(gz), ReportLimits(), matcher, NullWriter())
     return time.process_time() - started
+
+
+class Records:
+    """A writer stand-in that keeps every staged record, to replay it later."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def add(self, *row) -> None:
+        self.rows.append(row)
+
+
+def writer_alone(gz: bytes, project) -> float:
+    """Wall seconds of the write path alone: a ResultWriter fed records parsed beforehand.
+
+    Into a run of its own of `project`, committed, as upload_process writes one (same
+    chunks, helper thread and COPY path), but with no parser competing for the GIL.
+    """
+    from django.db import transaction
+
+    from ingest import processing
+    from ingest.categorize import CategoryMatcher
+    from ingest.junit import ReportLimits
+    from ingest.result_store import ResultWriter
+
+    records = Records()
+    matcher = CategoryMatcher.for_project(project.pk)
+    processing._read_file(stored_file(gz), ReportLimits(), matcher, records)
+    upload = post(project, gz, f"writer-alone-{time.time_ns()}")
+    started = time.perf_counter()
+    with (
+        transaction.atomic(),
+        ResultWriter(
+            project_id=project.pk,
+            run_id=upload.run_id,
+            upload_id=upload.pk,
+            category_forced=False,
+            run_has_results=False,
+        ) as writer,
+    ):
+        add = writer.add
+        for row in records.rows:
+            add(*row)
+        writer.finish()
+    return time.perf_counter() - started
 
 
 def timed_process(upload_id: int) -> dict[str, float]:
@@ -255,6 +308,10 @@ def run(args, url: str) -> None:
         gz = reports[index]
         figures = {"floor": floor(url, gz), "CPU: parse only": parse_only(gz)}
         figures["CPU: parse + records"] = parse_and_records(gz, project.pk)
+        # The same tests as the timed run finds: new ones in a project of its own, or
+        # the known ones of this project.
+        alone_in = new_project(f"alone-{index}") if args.new_tests else project
+        figures["writer alone (parsed beforehand)"] = writer_alone(gz, alone_in)
         if args.new_tests:
             project = new_project(f"split-{index}")
         upload = post(project, gz, f"run-{index}")

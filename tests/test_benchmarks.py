@@ -61,6 +61,16 @@ def test_ingest_split_prints_each_phase_beside_the_floor():
         assert len(re.findall(r" \d+\.\d{3} \(\d+\.\d\d\)", lines[phase])) == 2, lines[phase]
     assert lines["floor"].count("(1.00)") == 2
     assert "CPU: python (both threads)" in lines
+    assert "writer alone (parsed beforehand)" in lines
+
+
+def test_ingest_split_times_first_runs_with_new_tests():
+    url = _postgres_url()
+    out = _run("ingest_split.py", "--cases", "600", "--runs", "1", "--new-tests", url=url)
+    assert out.startswith("600 testcases, all tests new;"), out
+    lines = {line.split("  ")[1].strip(): line for line in out.splitlines()[1:] if line.strip()}
+    # Every run creates its 600 tests: the COPY of new tests is timed, not skipped.
+    assert float(re.search(r" (\d+\.\d{3}) \(", lines["writer: COPY new tests"])[1]) > 0
 
 
 def test_compare_revisions_pairs_two_checkouts():
