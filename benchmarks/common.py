@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts."""
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -36,6 +37,25 @@ def calibration_ms(repeat: int = 3) -> float:
     return best * 1000
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid: int) -> tuple[str, list[str]] | None:
+    """Return (command name, the fields after it) of /proc/<pid>/stat, or None when the
+    process is gone or unreadable. The name is in parentheses and may hold spaces."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            head, _, rest = stat.read().rpartition(")")
+    except OSError:
+        return None
+    return head.partition("(")[2], rest.split()
+
+
+def stat_cpu_seconds(fields: list[str]) -> float:
+    """CPU seconds (user + system) of the `proc_stat` fields of a process."""
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
+
 class BackendCpu:
     """CPU seconds used by the PostgreSQL backend of a Django connection, if local.
 
@@ -44,17 +64,10 @@ class BackendCpu:
     """
 
     def __init__(self, connection) -> None:
-        import os
-
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
-            self._path = f"/proc/{cursor.fetchone()[0]}/stat"
-        self._ticks = os.sysconf("SC_CLK_TCK")
+            self._pid = cursor.fetchone()[0]
 
     def seconds(self) -> float | None:
-        try:
-            with open(self._path) as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / self._ticks  # utime + stime
+        stat = proc_stat(self._pid)
+        return None if stat is None else stat_cpu_seconds(stat[1])

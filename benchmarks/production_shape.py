@@ -24,9 +24,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from benchmarks.common import proc_stat, stat_cpu_seconds
 
 # The queues agreed for passline (ingest, derive, maintenance) plus Celery's default, so
 # that the same command line serves code that routes tasks and code that does not yet.
@@ -406,8 +409,15 @@ class Shape:
     def cpu_seconds(self) -> dict[str, float]:
         """Return the CPU seconds (user + system) used so far by each process group's
         live processes, and by this host's PostgreSQL server processes ("postgres")."""
-        out = {name: sum(map(_cpu_seconds, _group_pids(p.pid))) for name, p in self.processes}
-        out["postgres"] = sum(map(_cpu_seconds, _named_pids("postgres")))
+        groups = {process.pid: name for name, process in self.processes}
+        out = dict.fromkeys([*groups.values(), "postgres"], 0.0)
+        for _, command, fields in _processes():  # one pass over /proc for all of them
+            seconds = stat_cpu_seconds(fields)
+            group = groups.get(int(fields[2]))  # field 5 of stat: the process group id
+            if group is not None:
+                out[group] += seconds
+            if command == "postgres":
+                out["postgres"] += seconds
         return out
 
     def stop(self) -> None:
@@ -430,41 +440,18 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
         os.killpg(process.pid, sig)  # the group was created by start_new_session
 
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0  # it ended meanwhile
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
-
-
-def _named_pids(name: str) -> list[int]:
-    pids = []
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Yield (pid, command name, stat fields after it) of every process of this host."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+            stat = proc_stat(int(entry.name))
+            if stat is not None:  # None: it ended meanwhile
+                yield int(entry.name), *stat
 
 
 def _group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # field 5 of stat: the process group id
-            pids.append(int(entry.name))
-    return pids
+    # Field 5 of stat: the process group id.
+    return [pid for pid, _, fields in _processes() if int(fields[2]) == pgid]
 
 
 def query(path: str, **params) -> str:
