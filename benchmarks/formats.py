@@ -481,10 +481,15 @@ def write_flood(path: Path, elements: int = 5_000_000) -> None:
     """The issue's element flood: <testsuite> with `elements` <x/> and one testcase, gzip."""
     with gzip.open(path, "wb", compresslevel=9) as out:
         out.write(b"<testsuite>")
-        block = b"<x/>" * 10_000
-        for _ in range(elements // 10_000):
-            out.write(block)
+        _write_x_elements(out, elements)
         out.write(b'<testcase classname="flood" name="survivor"/></testsuite>')
+
+
+def _write_x_elements(out, elements: int) -> None:
+    """Write `elements` empty <x/> elements (in whole blocks of 10,000)."""
+    block = b"<x/>" * 10_000
+    for _ in range(elements // 10_000):
+        out.write(block)
 
 
 def write_long_output(path: Path, *, cdata: bool, size: int = 30 * 1024 * 1024) -> None:
@@ -523,8 +528,7 @@ def write_trx_hostile(
                 'outcome="Failed"><Output>'.encode()
             )
             if i == 1 and kind == "flood":
-                for _ in range(elements // 10_000):
-                    out.write(b"<x/>" * 10_000)
+                _write_x_elements(out, elements)
             if i == 1 and kind == "text":
                 out.write(b"<StdOut>")
                 for _ in range(blocks):
