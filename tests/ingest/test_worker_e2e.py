@@ -27,6 +27,7 @@ from dashboard.models import RunStats, TestStats, Trend
 from ingest.models import Result, Upload
 from passline import queues
 from tests.conftest import REPO_ROOT, broker_reachable, skip_unless_service
+from tests.ingest.fault_fixtures import test_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -69,12 +70,9 @@ class Worker:
     """A `celery -A passline worker` subprocess on the test database and media folder."""
 
     def __init__(self, *, broker: dict, media_root: Path, log: Path, env: dict | None = None):
-        db = connection.settings_dict
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
         env = {
             **os.environ,
-            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": test_database_url(),
             **(env or {}),
             "MEDIA_ROOT": str(media_root),
             "CELERY_BROKER_URL": broker["url"],
@@ -229,11 +227,10 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task(live_server, s
     # otherwise; with CONN_MAX_AGE set, the worker must reuse its connection instead of
     # opening a PostgreSQL backend per task. The worker's backends are told apart by
     # their application_name.
-    db = connection.settings_dict
     name = f"passline-e2e-{uuid.uuid4().hex[:12]}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    worker = start_worker(DATABASE_URL=f"{url}?application_name={name}", CONN_MAX_AGE="60")
+    worker = start_worker(
+        DATABASE_URL=f"{test_database_url()}?application_name={name}", CONN_MAX_AGE="60"
+    )
 
     def backends() -> list[tuple[int, float]]:
         with connection.cursor() as cursor:

@@ -27,11 +27,16 @@ def complete(run, callbacks) -> None:
         receivers.on_run_completed(sender=None, run_id=run.pk, project_id=run.project_id)
 
 
-def with_webhook(**kwargs):
-    project = ProjectFactory(**kwargs)
-    services.webhook_create(
+def webhook_on(project) -> Webhook:
+    """Give `project` a generic run.completed webhook (nothing listens there)."""
+    return services.webhook_create(
         project=project, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
     )
+
+
+def with_webhook(**kwargs):
+    project = ProjectFactory(**kwargs)
+    webhook_on(project)
     return project
 
 
@@ -41,9 +46,7 @@ def test_a_project_without_webhook_or_forge_queues_nothing(
     settings.PASSLINE_WEBHOOK_ALLOW_PRIVATE = True
     project = ProjectFactory()
     complete(RunFactory(project=project), django_capture_on_commit_callbacks)
-    hook = services.webhook_create(
-        project=project, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
-    )
+    hook = webhook_on(project)
     hook.is_active = False
     hook.save()
     complete(RunFactory(project=project), django_capture_on_commit_callbacks)  # disabled only
@@ -117,9 +120,7 @@ def test_a_run_whose_receiver_never_ran_gets_its_feedback_requested(queued, sett
     early = dt.timedelta(minutes=5)
     before_hook = RunFactory(completed_at=now - early)
     project = before_hook.project
-    services.webhook_create(
-        project=project, kind="generic", url="http://127.0.0.1:9/x", events=["run.completed"]
-    )
+    webhook_on(project)
     missed = RunFactory(project=project, completed_at=now - dt.timedelta(minutes=2))
     just_now = RunFactory(project=project, completed_at=now)
     done = RunFactory(project=project, completed_at=now - dt.timedelta(minutes=2))
