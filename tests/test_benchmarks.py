@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -207,6 +208,45 @@ def test_pipeline_benchmark_runs_the_production_shape_and_cleans_up():
     with psycopg.connect(admin) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     assert found is None, f"the benchmark left its database {name} behind"
+
+
+def test_pipeline_big_runs_poll_the_status_as_the_uploader_does():
+    """Twice as long between polls each time, and no poll once the upload is processed."""
+    import threading
+
+    from benchmarks.pipeline import client_polls
+
+    answers = iter(["queued", "processing", "processed", "processed"])
+    polled_at: list[float] = []
+
+    class Client:
+        def upload(self, upload_id):
+            assert upload_id == 7
+            polled_at.append(time.monotonic())
+            return {"status": next(answers)}
+
+    out: dict = {}
+    started = time.monotonic()
+    client_polls(Client(), 7, threading.Event(), out, first=0.05)
+    assert out["status_polls"] == 3
+    gaps = [b - a for a, b in zip([started, *polled_at], polled_at, strict=False)]
+    assert [round(gap, 2) >= wanted for gap, wanted in zip(gaps, [0.05, 0.1, 0.2])] == [True] * 3
+
+
+def test_pipeline_big_run_status_polls_stop_when_told():
+    import threading
+
+    from benchmarks.pipeline import client_polls
+
+    class Client:
+        def upload(self, upload_id):
+            raise AssertionError("polled after being stopped")
+
+    stop = threading.Event()
+    stop.set()
+    out: dict = {}
+    client_polls(Client(), 1, stop, out, first=0.01)
+    assert out == {}
 
 
 def test_pipeline_big_reports_share_tests_and_fail_a_different_five_percent():
