@@ -25,6 +25,7 @@ from ingest.models import (
     UploadFile,
 )
 from ingest.patterns import PatternError, pattern_check
+from ingest.services.categories import category_has_results
 from ingest.services.recategorize_jobs import recategorize_job_start
 
 
@@ -69,8 +70,22 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ["user"]
 
 
+class CategoryFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        for form in self.deleted_forms:
+            category = form.instance
+            if category.pk is not None and category_has_results(category):
+                raise forms.ValidationError(
+                    f"Category {category.name!r} still has results, so it cannot be "
+                    "deleted. Change the category rules so that no test falls in it, "
+                    "re-apply them, then delete it."
+                )
+
+
 class CategoryInline(admin.TabularInline):
     model = Category
+    formset = CategoryFormSet
     extra = 0
 
 

@@ -128,3 +128,59 @@ def test_result_form_keeps_test_and_category_in_the_run_s_project():
     form = ResultAdminForm(data=data, instance=result)
     assert not form.is_valid()
     assert set(form.errors) == {"test", "category"}
+
+
+def _category_forms(categories, delete: set[int]) -> dict:
+    """POST data of the categories inline, deleting the categories whose pk is in `delete`."""
+    data = {"categories-TOTAL_FORMS": len(categories), "categories-INITIAL_FORMS": len(categories)}
+    for i, category in enumerate(categories):
+        data |= {
+            f"categories-{i}-id": category.pk,
+            f"categories-{i}-project": category.project_id,
+            f"categories-{i}-name": category.name,
+        }
+        if category.pk in delete:
+            data[f"categories-{i}-DELETE"] = "on"
+    return data
+
+
+def test_a_category_with_results_cannot_be_deleted_and_an_unused_one_can(admin_client):
+    from ingest.models import Category, Result
+    from ingest.services.categories import category_has_results
+    from tests.factories import CategoryFactory, RunFactory, TestFactory
+
+    shop, other = ProjectFactory(slug="shop"), ProjectFactory(slug="other")
+    used, unused = CategoryFactory(project=shop, name="Auth"), CategoryFactory(project=shop)
+    elsewhere = CategoryFactory(project=shop, name="Api")
+
+    def result(run, category):
+        Result.objects.create(
+            run=run,
+            test=TestFactory(project=run.project),
+            upload=UploadFactory(run=run),
+            category=category,
+            outcome=1,
+        )
+
+    # "Auth" has its only result in the older run; the newer run's is in "Api".
+    result(RunFactory(project=shop), used)
+    result(RunFactory(project=shop), elsewhere)
+    # A result of another project naming the unused category changes nothing.
+    result(RunFactory(project=other), unused)
+    assert category_has_results(used)
+    assert not category_has_results(unused)
+
+    url = reverse("admin:ingest_project_change", args=[shop.pk])
+    categories = [used, unused, elsewhere]
+    page = admin_client.post(
+        url, project_post(shop) | _category_forms(categories, delete={used.pk})
+    )
+    assert page.status_code == 200
+    assert "Category &#x27;Auth&#x27; still has results" in page.content.decode()
+    assert Category.objects.filter(pk=used.pk).exists()
+    page = admin_client.post(
+        url, project_post(shop) | _category_forms(categories, delete={unused.pk})
+    )
+    assert page.status_code == 302
+    assert set(Category.objects.filter(project=shop)) == {used, elsewhere}
+    assert Result.objects.filter(run__project=shop).count() == 2

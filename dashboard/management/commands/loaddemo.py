@@ -61,7 +61,7 @@ def demo_project_delete(*, project: Project) -> None:
         if raw:
             UploadFile.raw.field.storage.delete(raw)
     with transaction.atomic():
-        # Results first: their category is a protected foreign key.
+        # Results first, in one statement over the project's runs.
         Result.objects.filter(run__project=project).delete()
         project.delete()
 
