@@ -176,6 +176,12 @@ class DefinitionMap:
             self._pending = []
 
 
+def trx_id_key(text: str | None) -> str:
+    """Return the key of a TRX test id: a GUID, which compares case-insensitively and
+    may be written in braces ("{8C84FA94-…}" names the same test as "8c84fa94-…")."""
+    return (text or "").strip().strip("{}").lower()
+
+
 def trx_outcome(text: str) -> str | None:
     """Return passline's outcome of a TRX outcome text (any case), else None."""
     return _OUTCOMES.get(text) or _OUTCOMES.get(text.lower())
@@ -230,7 +236,7 @@ class TrxTarget(FormatTarget):
                     assembly = self._assemblies[storage] = basename(storage)
                 self.definitions.add(test_id, attrib.get("className") or "", assembly)
         elif code == _DEFINITION:
-            self._definition = (attrib.get("id") or "", attrib.get("storage") or "")
+            self._definition = (trx_id_key(attrib.get("id")), attrib.get("storage") or "")
         elif code == _TIMES:
             self.note_timestamp(attrib.get("start") or attrib.get("creation"))
 
@@ -255,7 +261,7 @@ class TrxTarget(FormatTarget):
             self._definition = None
 
     def _result(self, attrs: dict, message: str) -> None:
-        test_id = attrs.get("testId") or ""
+        test_id = trx_id_key(attrs.get("testId"))
         outcome_text = attrs.get("outcome") or ""
         outcome = trx_outcome(outcome_text)
         if outcome is None:

@@ -170,6 +170,23 @@ def test_trx_joins_results_with_definitions_in_either_order(name):
     assert reader.timestamp.isoformat() == "2024-05-01T08:00:00.500000+00:00"
 
 
+@pytest.mark.parametrize("name", ["trx-results-first.trx", "trx-definitions-first.trx"])
+def test_trx_test_ids_match_whatever_their_case_and_braces(name):
+    """A GUID compares case-insensitively: tools write the same id in either case, and
+    in braces or not, on the <UnitTest> and on its result."""
+    import re
+
+    data = (FIXTURES / name).read_bytes()
+    data = re.sub(rb' id="00000000-', b' id="ABCDEF00-', data)
+    data = re.sub(rb'testId="00000000-([0-9-]+)"', rb'testId="{abcdef00-\1}"', data)
+    assert b'testId="{abcdef00-' in data and b' id="ABCDEF00-' in data
+    reader = open_reader(io.BytesIO(data), ReportLimits())
+    records = list(reader)
+    assert outcomes(records) == TRX_OUTCOMES
+    assert ("Shop.CartTests", "AddsItem") in table(records)
+    assert not [w for w in reader.warnings if "no <UnitTest> definition" in w]
+
+
 def test_trx_holds_results_back_until_definitions_arrive():
     reader = open_reader(io.BytesIO((FIXTURES / "trx-results-first.trx").read_bytes()))
     list(reader)
