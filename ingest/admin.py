@@ -79,7 +79,8 @@ class CategoryFormSet(forms.BaseInlineFormSet):
                 raise forms.ValidationError(
                     f"Category {category.name!r} still has results, so it cannot be "
                     "deleted. Change the category rules so that no test falls in it, "
-                    "re-apply them, then delete it."
+                    "re-apply them (results whose upload chose the category keep it), "
+                    "then delete it."
                 )
 
 
