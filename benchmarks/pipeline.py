@@ -78,6 +78,8 @@ CATEGORIES = {"Auth": "auth", "Cache": "cache", "Database": "db", "Api": "api"}
 PREFIXES = list(CATEGORIES.values())
 ADMIN = ("bench-admin", "bench-admin-password-1")
 FLOOR_READINGS = 3
+# An upload in one of these states is done with: processing will not change it any more.
+FINISHED = ("processed", "failed", "quarantined")
 
 
 # --- reports ----------------------------------------------------------------------------
@@ -282,7 +284,7 @@ class Client:
                 detail = self.upload(upload_id)
             except (OSError, RuntimeError) as exc:
                 detail = {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"}
-            if detail["status"] in ("processed", "failed", "quarantined"):
+            if detail["status"] in FINISHED:
                 return detail
             if time.monotonic() > deadline:
                 return detail
@@ -512,7 +514,7 @@ class UploadRow:
         while True:
             row = self._connection.execute(self.SQL, [upload_id]).fetchone()
             status, processed_at, error = row if row else ("unknown", None, "no such upload")
-            if status in ("processed", "failed", "quarantined") or time.monotonic() > deadline:
+            if status in FINISHED or time.monotonic() > deadline:
                 return {
                     "status": status,
                     "processed_at": processed_at.timestamp() if processed_at else None,
@@ -537,7 +539,7 @@ def client_polls(
         except (OSError, RuntimeError):
             status = "unknown"
         out["status_polls"] = out.get("status_polls", 0) + 1
-        if status in ("processed", "failed", "quarantined"):
+        if status in FINISHED:
             return
         interval = min(interval * 2, 10.0)
 
