@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # runs the worker with DEBUG=1 (its built-in key is for local use only).
 LOCAL_ENV := $(if $(SECRET_KEY),,DEBUG=1)
 
+# One pytest worker per CPU (up to 4); tests that start servers or workers of their own
+# share one of them (tests/conftest.py). PYTEST_PARALLEL= runs everything in one process.
+PYTEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
+
 .PHONY: run test lint format venv worker clean
 
 venv: $(STAMP)
@@ -27,7 +31,7 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY="$${SECRET_KEY:-migrations-check-only}" $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -23,6 +23,22 @@ def skip_unless_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Tests that start servers of their own, spawn workers or run a benchmark take one xdist
+# worker between them (`make test` runs `pytest -n auto --dist loadgroup`): they share
+# the broker's vhost (the pipeline benchmark purges its queues), scratch databases named
+# after DATABASE_URL and, for the benchmarks, the machine's quiet; the rest of the
+# suite, which is short and CPU-bound, spreads over the other workers meanwhile.
+SERIAL_MARKERS = ("worker", "fault")
+SERIAL_MODULE_PREFIX = "test_benchmark"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        serial = any(item.get_closest_marker(name) for name in SERIAL_MARKERS)
+        if serial or item.path.name.startswith(SERIAL_MODULE_PREFIX):
+            item.add_marker(pytest.mark.xdist_group("services"))
+
+
 def broker_reachable(url: str) -> bool:
     """Return whether a Celery broker (RabbitMQ or Redis) answers at `url` within 2 s."""
     if not url.startswith(("amqp://", "pyamqp://", "redis://")):
