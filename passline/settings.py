@@ -261,6 +261,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The upload dispatcher (ingest.dispatcher): publishes what the web could not, and
 # takes over uploads whose processing heartbeat went stale.
 PASSLINE_DISPATCH_SECONDS = env.int("PASSLINE_DISPATCH_SECONDS", default=20)
+# The sweeps that finish what an outage interrupted: derive passes (derive_sweep), run
+# feedback and deliveries (feedback_sweep, deliveries_sweep).
+PASSLINE_SWEEP_INTERVAL_SECONDS = env.int("PASSLINE_SWEEP_INTERVAL_SECONDS", default=60)
 # Three queues (passline/queues.py): ingest, derive, maintenance. One worker may consume
 # all three (`celery -A passline worker -Q ingest,derive,maintenance`).
 PASSLINE_QUEUE_PREFIX = env.str("PASSLINE_QUEUE_PREFIX", default="")
@@ -279,19 +282,19 @@ CELERY_BEAT_SCHEDULE = {
     "trends-refresh": {"task": "dashboard.tasks.trends_refresh_all", "schedule": 15 * 60},
     "derive-sweep": {
         "task": "dashboard.tasks.derive_sweep",
-        "schedule": 60,
-        "options": {"expire_seconds": 60},
+        "schedule": PASSLINE_SWEEP_INTERVAL_SECONDS,
+        "options": {"expire_seconds": PASSLINE_SWEEP_INTERVAL_SECONDS},
     },
     "test-stats-refresh": {"task": "dashboard.tasks.test_stats_refresh_all", "schedule": 3600},
     "deliveries-sweep": {
         "task": "notify.tasks.deliveries_sweep",
-        "schedule": 60,
-        "options": {"expire_seconds": 60},
+        "schedule": PASSLINE_SWEEP_INTERVAL_SECONDS,
+        "options": {"expire_seconds": PASSLINE_SWEEP_INTERVAL_SECONDS},
     },
     "feedback-sweep": {
         "task": "notify.tasks.feedback_sweep",
-        "schedule": 60,
-        "options": {"expire_seconds": 60},
+        "schedule": PASSLINE_SWEEP_INTERVAL_SECONDS,
+        "options": {"expire_seconds": PASSLINE_SWEEP_INTERVAL_SECONDS},
     },
     "quarantines-expire": {"task": "dashboard.tasks.quarantines_expire", "schedule": 3600},
     "digest-weekly": {"task": "dashboard.tasks.digests_weekly_send", "schedule": 7 * 24 * 3600},

@@ -1,5 +1,9 @@
 """The Celery app: broker settings that let workers survive broker restarts."""
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,6 +17,7 @@ from passline.celery import (
     app,
     close_old_connections,
 )
+from tests.conftest import REPO_ROOT
 
 
 class FakeConnection:
@@ -72,3 +77,34 @@ def test_task_signals_close_connections_as_django_does_after_a_request(settings)
     close_old_connections(sender=FakeTask(eager=False))
     # Django never closes SQLite's in-memory test database.
     assert connection.connection is None or connection.is_in_memory_db()
+
+
+SWEEPS = ("derive-sweep", "feedback-sweep", "deliveries-sweep")
+
+
+def _sweep_schedule(interval: str | None) -> dict[str, list[int]]:
+    """Return {sweep: [schedule, expire_seconds]} as a process with that setting sees it."""
+    env = {k: v for k, v in os.environ.items() if k != "PASSLINE_SWEEP_INTERVAL_SECONDS"}
+    if interval is not None:
+        env["PASSLINE_SWEEP_INTERVAL_SECONDS"] = interval
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "s = settings.CELERY_BEAT_SCHEDULE; "
+        f"print(json.dumps({{k: [s[k]['schedule'], s[k]['options']['expire_seconds']] "
+        f"for k in {list(SWEEPS)!r}}}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "passline.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return json.loads(out)
+
+
+def test_sweeps_run_every_minute_unless_an_interval_is_set():
+    assert _sweep_schedule(None) == {key: [60, 60] for key in SWEEPS}
+    assert _sweep_schedule("5") == {key: [5, 5] for key in SWEEPS}

@@ -7,7 +7,8 @@ committed; publishing is left to the dispatcher), the same worker process consum
 again soon after the broker is back, and every accepted upload is processed exactly
 once, with default settings. Every completed run's webhook delivery arrives too,
 including the in-flight run's, which completed while the broker was down (its
-feedback request waited for ``feedback_sweep``).
+feedback request waited for ``feedback_sweep``, which beat sends every 5 s here:
+``PASSLINE_SWEEP_INTERVAL_SECONDS``, a minute by default).
 """
 
 import time
@@ -132,7 +133,7 @@ def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit, rece
     )
     wait_until(
         lambda: delivered.count() == len(runs),
-        timeout=150,  # a request the outage left waits for the sweep (beat, every minute)
+        timeout=150,  # a request the outage left waits 30 s, then for the sweep
         what=lambda: (
             f"every run's webhook delivery ({len(runs)} runs; deliveries: {list(states)}; "
             f"requests left: {list(FeedbackRequest.objects.values_list('run_id', 'published_at'))})"
