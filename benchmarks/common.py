@@ -18,6 +18,28 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def autovacuum_note(url: str) -> str | None:
+    """Return a warning when the server at `url` runs without autovacuum, else None.
+
+    Without it no table is ever analysed: a benchmark's fresh database keeps the
+    planner's default estimates (a 100k-result run taken for a few rows), and plans
+    differ from a production server's, which has autovacuum on by default.
+    """
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            setting = conn.execute("SHOW autovacuum").fetchone()[0]
+    except psycopg.Error:
+        return None
+    if setting == "on":
+        return None
+    return (
+        "NOTE: this PostgreSQL server runs with autovacuum off: its tables are never "
+        "analysed, so plans rest on default estimates (production servers have it on)"
+    )
+
+
 def calibration_ms(repeat: int = 3) -> float:
     """Milliseconds of a fixed pure-Python workload (best of `repeat`).
 

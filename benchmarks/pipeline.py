@@ -61,7 +61,7 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import calibration_ms  # noqa: E402
+from benchmarks.common import autovacuum_note, calibration_ms  # noqa: E402
 from benchmarks.production_shape import (  # noqa: E402
     QUEUES,
     Http,
@@ -1002,6 +1002,9 @@ def main(argv=None) -> int:
         )
         load = os.getloadavg()
         print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in load)}")
+        note = autovacuum_note(server)
+        if note:
+            print(note)
         calibration = calibration_ms()
         started = time.perf_counter()
         recreate_database(db_url)

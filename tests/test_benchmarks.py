@@ -27,6 +27,22 @@ def _postgres_url() -> str:
     return url
 
 
+def test_autovacuum_note_warns_only_when_the_server_has_autovacuum_off():
+    import psycopg
+
+    from benchmarks.common import autovacuum_note
+
+    url = _postgres_url()
+    with psycopg.connect(url) as conn:
+        setting = conn.execute("SHOW autovacuum").fetchone()[0]
+    note = autovacuum_note(url)
+    if setting == "on":
+        assert note is None
+    else:
+        assert note and "autovacuum off" in note
+    assert autovacuum_note("postgres://postgres@127.0.0.1:1/none") is None  # unreachable
+
+
 def _run(script: str, *args: str, url: str) -> str:
     """Run a benchmark script against `url` with tiny sizes; return its stdout."""
     return subprocess.run(
