@@ -31,7 +31,10 @@ from tests.ingest.fault_services import (
 
 pytestmark = [pytest.mark.worker, pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
-IN_FLIGHT_CASES = 100_000
+# Big enough to be still processing once the broker has stopped (about 1 s after the
+# signal here, against about 3 s to process this many): the redelivery after the outage
+# is what the test is about.
+IN_FLIGHT_CASES = 300_000
 SMALL_CASES = 200
 DURING_OUTAGE = 20
 OUTAGE_SECONDS = 10
@@ -71,7 +74,13 @@ def test_broker_restart_under_a_running_worker_loses_nothing(stack, rabbit, rece
     )
     stopped = time.monotonic()
     rabbit.stop()
-    record("broker", f"in-flight upload status at broker stop: {Upload.objects.get(pk=big).status}")
+    in_flight = Upload.objects.get(pk=big).status
+    record(
+        "broker",
+        f"in-flight upload status once the broker stopped ({time.monotonic() - stopped:.1f} s "
+        f"after the signal): {in_flight}",
+    )
+    assert in_flight == Upload.Status.PROCESSING, "the upload finished before the broker stopped"
 
     during = [post(SMALL_CASES) for _ in range(DURING_OUTAGE)]
     record(
