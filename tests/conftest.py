@@ -32,11 +32,30 @@ SERIAL_MARKERS = ("worker", "fault")
 SERIAL_MODULE_PREFIX = "test_benchmark"
 
 
+def _uses_services(item) -> bool:
+    serial = any(item.get_closest_marker(name) for name in SERIAL_MARKERS)
+    return serial or item.path.name.startswith(SERIAL_MODULE_PREFIX)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        serial = any(item.get_closest_marker(name) for name in SERIAL_MARKERS)
-        if serial or item.path.name.startswith(SERIAL_MODULE_PREFIX):
+        if _uses_services(item):
             item.add_marker(pytest.mark.xdist_group("services"))
+
+
+def pytest_collection_finish(session):
+    """Refuse to run when xdist's loadgroup did not put the service tests in their group.
+
+    It marks a grouped test by renaming its node id ("…@services"); a pytest that
+    ignores the rename would let two benchmarks share a scratch database (seen: one
+    dropped the other's).
+    """
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [i.nodeid for i in session.items if _uses_services(i) and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(f"xdist groups not applied (pytest too new?): {lost[:3]}")
 
 
 def broker_reachable(url: str) -> bool:
