@@ -45,15 +45,17 @@ def test_autovacuum_note_warns_only_when_the_server_has_autovacuum_off():
 
 def _run(script: str, *args: str, url: str) -> str:
     """Run a benchmark script against `url` with tiny sizes; return its stdout."""
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, f"benchmarks/{script}", *args],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url},
-        check=True,
         capture_output=True,
         text=True,
         timeout=300,
-    ).stdout
+    )
+    # The script's own error, not only its exit status, belongs in a failure.
+    assert done.returncode == 0, f"{script} exited {done.returncode}:\n{done.stderr[-3000:]}"
+    return done.stdout
 
 
 def test_ingest_benchmark_prints_rates_cpu_and_calibration():
