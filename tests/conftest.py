@@ -72,6 +72,29 @@ def broker_reachable(url: str) -> bool:
         return False
 
 
+@pytest.fixture
+def scratch_database_url(request):
+    """Return the URL of an empty PostgreSQL database of this test's own, dropped after.
+
+    For benchmark scripts that migrate and fill the database they are given: named after
+    DATABASE_URL's database and the test, so that `make test` against a developer's
+    database never leaves benchmark projects in it.
+    """
+    from urllib.parse import urlsplit
+
+    from benchmarks.production_shape import database_url, recreate_database
+
+    server = os.environ.get("DATABASE_URL", "")
+    if not server.startswith(("postgres://", "postgresql://")):
+        pytest.skip("the benchmarks measure PostgreSQL; DATABASE_URL is not PostgreSQL")
+    base = urlsplit(server).path.lstrip("/")
+    name = f"{base}_{request.node.originalname.removeprefix('test_')}"[:63]
+    url = database_url(server, name)
+    recreate_database(url)
+    yield url
+    recreate_database(url, drop_only=True)
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Run Celery tasks in-process by default, even when CI exports a broker URL.

@@ -5,19 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_verdict_benchmark_prints_times_queries_and_the_ratio():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("the verdict benchmark measures PostgreSQL; DATABASE_URL is not PostgreSQL")
+def test_verdict_benchmark_prints_times_queries_and_the_ratio(scratch_database_url):
     out = subprocess.run(
         [sys.executable, "benchmarks/verdict.py", "--tests", "200", "--runs", "12", "-n", "2"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": scratch_database_url},
         check=True,
         capture_output=True,
         text=True,

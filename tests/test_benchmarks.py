@@ -121,8 +121,8 @@ def test_ingest_benchmark_measures_the_checkout_it_is_given(tmp_path):
     assert json.loads(out.strip().splitlines()[-1])["code"] == str(other.resolve())
 
 
-def test_derive_benchmark_measures_new_and_replaced_code():
-    url = _postgres_url()
+def test_derive_benchmark_measures_new_and_replaced_code(scratch_database_url):
+    url = scratch_database_url
     if not (ROOT / ".git").exists():
         pytest.skip("derive.py exports the replaced code with git; this is not a checkout")
     out = _run("derive.py", "--tests", "300", "--history", "2", "--runs", "3", url=url)
@@ -132,8 +132,8 @@ def test_derive_benchmark_measures_new_and_replaced_code():
     assert "steady state (runs 2-3, same tests)" in out
 
 
-def test_derive_batch_benchmark_compares_batches_with_the_replaced_code():
-    url = _postgres_url()
+def test_derive_batch_benchmark_compares_batches_with_the_replaced_code(scratch_database_url):
+    url = scratch_database_url
     if not (ROOT / ".git").exists():
         pytest.skip("derive_batch.py exports the replaced code with git; this is not a checkout")
     out = _run("derive_batch.py", "--runs", "12", "--history", "5", "--batches", "1,4", url=url)
@@ -310,8 +310,8 @@ def test_pipeline_percentile_is_nearest_rank():
     assert pct([3.0], 95) == 3.0
 
 
-def test_flaky_benchmark_times_detection_against_the_teststats_fold():
-    url = _postgres_url()
+def test_flaky_benchmark_times_detection_against_the_teststats_fold(scratch_database_url):
+    url = scratch_database_url
     out = _run("flaky.py", "--tests", "300", "--history", "3", "--runs", "2", url=url)
     assert out.count("history run") == 2 and out.count("fresh run") == 2
     assert "ratio history/fresh" in out and "budget 2 s" in out
