@@ -20,7 +20,7 @@ from dashboard.pages import charts
 from dashboard.pages.filters import filters_get, owner_param
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
-from dashboard.selectors.flaky import flaky_tests_list
+from dashboard.selectors.flaky_page import flaky_page_list, test_flake_get
 from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
 from dashboard.selectors.quarantine import (
     quarantined_by_project,
@@ -175,20 +175,27 @@ def category_detail(request, slug: str, category: str):
     figure = charts.pass_rate_figure(series=mine, target=target) if mine else None
     owner = owner_param(request)
     codeowners = codeowners_get(project=project)
-    failing, flaky = _with_owners(
+    (failing,) = _with_owners(
         project=project,
         codeowners=codeowners,
         lists=[
             failing_tests_list(
                 project=project, category=category, limit=None if owner else LIST_SHOWN
-            ),
-            flaky_tests_list(
-                project=project, category=category, limit=None if owner else FLAKY_SHOWN
-            ),
+            )
         ],
         owner=owner,
     )
-    failing, flaky = failing[:LIST_SHOWN], flaky[:FLAKY_SHOWN]
+    failing = failing[:LIST_SHOWN]
+    # The flaky page's list, this category's part: the same tests and rates, and a
+    # test marked fixed leaves both at once.
+    flaky = flaky_page_list(
+        project=project,
+        codeowners=codeowners,
+        owner=owner or None,
+        category=category,
+        limit=FLAKY_SHOWN,
+        messages_n=0,
+    )
     return render(
         request,
         "dashboard/category.html",
@@ -260,6 +267,7 @@ def test_detail(request, slug: str, test_id: int):
             "figure": figure,
             "can_admin": project_can_admin(user=request.user, project=project),
             "quarantine_days": quarantine_days(),
+            "flake": test_flake_get(test=test),
             **history,
             **lifecycle,
         },

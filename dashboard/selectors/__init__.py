@@ -19,5 +19,7 @@ dicts that are the JSON API's bodies (ISO 8601 strings ending in "Z").
 - ``compare``: ``runs_compare`` (what changed between two runs).
 - ``tests``: ``test_get``, ``test_history_get``, ``failing_tests_list``,
   ``slowest_results_list``.
-- ``flaky``: ``flaky_tests_list``.
+- ``flaky_page``: ``flaky_page_list`` (the one list of flaky tests: the flaky page, and
+  a category's part of it on the category page), ``test_flake_get`` (a test's flake
+  rate, on the test page).
 """

@@ -13,7 +13,7 @@ from dashboard.analytics.flaky_rules import history_counts, message_groups
 from dashboard.analytics.owners import CodeOwners
 from dashboard.lifecycle.models import TestSignal, TestState
 from dashboard.selectors.owners import owner_filter, owners_for_paths
-from ingest.models import Project, Result
+from ingest.models import Category, Project, Result
 
 SORTS = ("flake", "broke")
 # Tests with at least one retry pass or flip, or with a state, before ranking.
@@ -31,11 +31,15 @@ def flaky_page_list(
     project: Project,
     codeowners: CodeOwners,
     owner: str | None = None,
+    category: Category | None = None,
     sort: str = "flake",
     limit: int = 100,
     messages_n: int = 10,
 ) -> list[dict]:
-    """Return the project's flaky tests, ranked; 2 queries.
+    """Return the project's flaky tests, ranked; 2 queries (1 with ``messages_n`` 0).
+
+    The one list of flaky tests: the flaky page shows it, a category page the part of
+    it in its category (``category``: the category of the test's per-test stats).
 
     Each item: test_id, classname, name, category, state, reason, expires_at,
     suggested, runs, broke, retried, flake_rate, failure_rate, flips, last_flip_at,
@@ -44,9 +48,11 @@ def flaky_page_list(
     or passed on a retry) grouped by shape, most frequent first. With ``owner``
     (a handle, or "none"), only that owner's tests, filtered before the cut to ``limit``.
     """
+    signals = TestSignal.objects.filter(project=project)
+    if category is not None:
+        signals = signals.filter(test__stats__category=category)
     signals = (
-        TestSignal.objects.filter(project=project)
-        .filter(
+        signals.filter(
             Q(history__contains="r")
             | (Q(history__contains="f") & Q(history__contains="p"))
             | Q(test__state__state__in=[TestState.State.FLAKY, TestState.State.QUARANTINED])
@@ -92,9 +98,21 @@ def flaky_page_list(
     return items
 
 
+def test_flake_get(*, test) -> dict | None:
+    """Return ``history_counts`` of one test's detector window, or None (1 query).
+
+    The flake rate the test page shows: the one its row on the flaky page shows.
+    """
+    history = TestSignal.objects.filter(test=test).values_list("history", flat=True).first()
+    return history_counts(history) if history is not None else None
+
+
+test_flake_get.__test__ = False  # not a pytest test, despite its name
+
+
 def _failure_messages(*, project: Project, test_ids: list[int], n: int) -> dict:
     """Return {test id: messages of its last ``n`` failures, newest first} (1 query)."""
-    if not test_ids:
+    if not test_ids or n < 1:
         return {}
     rows = (
         Result.objects.filter(

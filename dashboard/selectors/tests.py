@@ -9,7 +9,6 @@ the streak describe the same runs.
 
 from django.utils import timezone
 
-from dashboard.analytics.flaky import flake_rate
 from dashboard.analytics.outcomes import ERROR, FAILED, NAMES
 from dashboard.analytics.regressions import failing_since
 from dashboard.models import RunCategoryStats, RunStats, TestStats
@@ -40,7 +39,6 @@ def test_history_get(*, project: Project, test: Test, branch: str, limit: int = 
     """Return a test's latest ``limit`` results on ``branch`` (oldest first) and its stats.
 
     Keys: branch, results (Result with run and category), stats (TestStats or None),
-    flake_rate (fraction or None),
     failing_since ({run, started_at, runs, days} or None), last_failure (the newest
     result shown that failed, errored or was flaky, or None). Queries: 2.
     """
@@ -58,9 +56,6 @@ def test_history_get(*, project: Project, test: Test, branch: str, limit: int = 
         "branch": branch,
         "results": results,
         "stats": stats,
-        "flake_rate": flake_rate(flaky_runs=stats.flaky_runs, window_runs=stats.window_runs)
-        if stats
-        else None,
         "failing_since": _failing_since(stats, timezone.now()),
         "last_failure": last_failure,
     }

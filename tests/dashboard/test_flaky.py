@@ -8,8 +8,6 @@ import time_machine
 from dashboard.derive.teststats import run_test_stats_update
 from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
 from dashboard.models import TestStats
-from dashboard.selectors.flaky import flaky_tests_list
-from ingest.models import Category
 from tests.dashboard.analytics_data import F, P, make_run
 from tests.factories import ProjectFactory
 
@@ -44,15 +42,6 @@ def test_flake_rate_over_window(project):
         s.test.name: (s.flaky_runs, s.window_runs, s.flake_rate) for s in TestStats.objects.all()
     }
     assert rates == {"wobbly": (2, 4, 0.5), "solid": (0, 4, 0.0), "shaky": (1, 4, 0.25)}
-
-
-def test_flaky_tests_listed_most_flaky_first_and_per_category(project):
-    assert [t["name"] for t in flaky_tests_list(project=project)] == ["wobbly", "shaky"]
-    cache = Category.objects.get(project=project, name="Cache")
-    items = flaky_tests_list(project=project, category=cache)
-    assert [(t["name"], t["category"], t["flake_rate"]) for t in items] == [
-        ("shaky", "Cache", 0.25)
-    ]
 
 
 def test_refresh_is_idempotent(project):

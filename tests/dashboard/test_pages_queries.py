@@ -59,7 +59,8 @@ PROJECT_LIST_QUERIES = 5
 #  8. series: the downsampled overall points
 #  9. series: this category's points of those runs
 # 10. failing tests of the category (TestStats + test + failing-since run)
-# 11. flaky tests of the category (TestStats + test + category)
+# 11. flaky tests of the category: the flaky page's candidates in it (TestSignal + test,
+#     its stats and category, its state)
 # 12. the project's CODEOWNERS (none stored here: no query for the tests' paths)
 # 13. slowest results of the category in the latest complete run (+ test)
 # 14. navigation: projects the user may see
@@ -93,8 +94,9 @@ RUN_QUERIES = 17
 #  5. its state (active, flaky, quarantined)
 #  6. its state changes (latest 50)
 #  7. the project's CODEOWNERS (none stored here: no query for the test's path)
-#  8. navigation: projects the user may see
-TEST_QUERIES = 8
+#  8. its flake rate: the detectors' window (TestSignal), as on the flaky page
+#  9. navigation: projects the user may see
+TEST_QUERIES = 9
 
 # Anonymous request to /p/<slug>/report/ (baseline vs latest):
 #  1. project (access check, with its baseline run)
