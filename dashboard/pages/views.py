@@ -20,7 +20,7 @@ from dashboard.pages import charts
 from dashboard.pages.filters import filters_get, owner_param
 from dashboard.selectors import runs, series, summary
 from dashboard.selectors.compare import runs_compare
-from dashboard.selectors.flaky_page import flaky_page_list, test_flake_get
+from dashboard.selectors.flaky_page import category_flaky_list, test_flake_get
 from dashboard.selectors.owners import codeowners_get, owner_filter, owners_for_tests
 from dashboard.selectors.quarantine import (
     quarantined_by_project,
@@ -186,15 +186,13 @@ def category_detail(request, slug: str, category: str):
         owner=owner,
     )
     failing = failing[:LIST_SHOWN]
-    # The flaky page's list, this category's part: the same tests and rates, and a
-    # test marked fixed leaves both at once.
-    flaky = flaky_page_list(
+    # The flaky page's rows and rates: a test marked fixed leaves both at once.
+    flaky = category_flaky_list(
         project=project,
+        category=category,
         codeowners=codeowners,
         owner=owner or None,
-        category=category,
         limit=FLAKY_SHOWN,
-        messages_n=0,
     )
     return render(
         request,

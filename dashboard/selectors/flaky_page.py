@@ -12,10 +12,12 @@ from django.db.models.functions import RowNumber
 from dashboard.analytics.flaky_rules import history_counts, message_groups
 from dashboard.analytics.owners import CodeOwners
 from dashboard.lifecycle.models import TestSignal, TestState
+from dashboard.models import TestStats
 from dashboard.selectors.owners import owner_filter, owners_for_paths
 from ingest.models import Category, Project, Result
 
 SORTS = ("flake", "broke")
+_MARKED = [TestState.State.FLAKY, TestState.State.QUARANTINED]
 # Tests with at least one retry pass or flip, or with a state, before ranking.
 _CANDIDATE_LIMIT = 20_000
 
@@ -31,15 +33,11 @@ def flaky_page_list(
     project: Project,
     codeowners: CodeOwners,
     owner: str | None = None,
-    category: Category | None = None,
     sort: str = "flake",
     limit: int = 100,
     messages_n: int = 10,
 ) -> list[dict]:
-    """Return the project's flaky tests, ranked; 2 queries (1 with ``messages_n`` 0).
-
-    The one list of flaky tests: the flaky page shows it, a category page the part of
-    it in its category (``category``: the category of the test's per-test stats).
+    """Return the project's flaky tests, ranked; 2 queries.
 
     Each item: test_id, classname, name, category, state, reason, expires_at,
     suggested, runs, broke, retried, flake_rate, failure_rate, flips, last_flip_at,
@@ -48,18 +46,57 @@ def flaky_page_list(
     or passed on a retry) grouped by shape, most frequent first. With ``owner``
     (a handle, or "none"), only that owner's tests, filtered before the cut to ``limit``.
     """
-    signals = TestSignal.objects.filter(project=project)
-    if category is not None:
-        signals = signals.filter(test__stats__category=category)
-    signals = (
-        signals.filter(
-            Q(history__contains="r")
-            | (Q(history__contains="f") & Q(history__contains="p"))
-            | Q(test__state__state__in=[TestState.State.FLAKY, TestState.State.QUARANTINED])
-        )
-        .select_related("test__stats__category", "test__state")
-        .order_by("test_id")[:_CANDIDATE_LIMIT]
+    signals = TestSignal.objects.filter(project=project).filter(
+        Q(history__contains="r")
+        | (Q(history__contains="f") & Q(history__contains="p"))
+        | Q(test__state__state__in=_MARKED)
     )
+    items = _ranked(signals, codeowners=codeowners, owner=owner, sort=sort)[:limit]
+    messages = _failure_messages(
+        project=project, test_ids=[i["test_id"] for i in items], n=messages_n
+    )
+    for item in items:
+        item["messages"] = message_groups(messages.get(item["test_id"], []))
+    return items
+
+
+def category_flaky_list(
+    *,
+    project: Project,
+    category: Category,
+    codeowners: CodeOwners,
+    owner: str | None = None,
+    limit: int = 50,
+) -> list[dict]:
+    """Return the flaky tests of one category, ranked as on the flaky page; 2 queries
+    (1 when none is flaky).
+
+    Rows and figures are the flaky page's (``history_counts`` of the detectors'
+    window), so a test marked fixed leaves both at once. The candidates come from
+    indexes instead of every signal of the project: the category's tests that passed
+    on a retry in the per-test stats' window, and those the detectors marked flaky or
+    quarantined. A test that only flips and is not marked yet is on the flaky page alone.
+    """
+    # flake_rate > 0 is flaky_runs > 0 (a row has runs), and a range of the
+    # (project, category, flake_rate) index; marked tests are few.
+    retried = TestStats.objects.filter(project=project, category=category, flake_rate__gt=0)
+    marked = TestState.objects.filter(
+        project=project, state__in=_MARKED, test__stats__category=category
+    )
+    ids = set(
+        retried.values_list("test_id", flat=True).union(marked.values_list("test_id", flat=True))
+    )
+    if not ids:
+        return []
+    signals = TestSignal.objects.filter(project=project, test_id__in=ids)
+    return _ranked(signals, codeowners=codeowners, owner=owner, sort="flake")[:limit]
+
+
+def _ranked(signals, *, codeowners: CodeOwners, owner: str | None, sort: str) -> list[dict]:
+    """Return the flaky page's rows of `signals`, with owners, ranked and filtered."""
+    signals = signals.select_related("test__stats__category", "test__state").order_by("test_id")[
+        :_CANDIDATE_LIMIT
+    ]
     items, paths = [], {}
     for signal in signals:
         counts = history_counts(signal.history)
@@ -87,15 +124,8 @@ def flaky_page_list(
     owners = owners_for_paths(codeowners=codeowners, tests=paths) if codeowners.rules else {}
     for item in items:
         item["owners"] = owners.get(item["test_id"], [])
-    sort = sort if sort in SORTS else "flake"
-    items.sort(key=lambda item: _rank(item, sort))
-    items = owner_filter(items, owner)[:limit]
-    messages = _failure_messages(
-        project=project, test_ids=[i["test_id"] for i in items], n=messages_n
-    )
-    for item in items:
-        item["messages"] = message_groups(messages.get(item["test_id"], []))
-    return items
+    items.sort(key=lambda item: _rank(item, sort if sort in SORTS else "flake"))
+    return owner_filter(items, owner)
 
 
 def test_flake_get(*, test) -> dict | None:
@@ -112,7 +142,7 @@ test_flake_get.__test__ = False  # not a pytest test, despite its name
 
 def _failure_messages(*, project: Project, test_ids: list[int], n: int) -> dict:
     """Return {test id: messages of its last ``n`` failures, newest first} (1 query)."""
-    if not test_ids or n < 1:
+    if not test_ids:
         return {}
     rows = (
         Result.objects.filter(

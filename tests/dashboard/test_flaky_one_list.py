@@ -1,9 +1,9 @@
-"""One list of flaky tests, one flake rate.
+"""One flake rate, from one list of rows.
 
-A category page lists the flaky page's tests of its category with the flaky page's
-rates, and the test page shows the same rate; "Mark fixed" takes a test off all of them
-at once (it used to stay on the category and test pages, with another rate, until its
-flaky runs left the per-test stats' window).
+A category page lists its flaky tests (passed on a retry, or marked flaky or quarantined)
+with the flaky page's rows and rates, and the test page shows the same rate; "Mark
+fixed" takes a test off all of them at once (it used to stay on the category and test
+pages, with another rate, until its flaky runs left the per-test stats' window).
 """
 
 import re
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dashboard.derive.detect import run_detect
 from dashboard.derive.teststats import test_stats_refresh as refresh_test_stats
+from dashboard.lifecycle.models import TestState
 from dashboard.services.quarantine import test_mark_active
 from ingest.models import Test
 from tests.dashboard.analytics_data import make_run
@@ -72,13 +73,23 @@ def flaky_page_rates(client) -> dict[str, float]:
     return found
 
 
-def test_a_category_page_lists_the_flaky_page_rows_of_its_category(client, duo):
+def test_a_category_page_lists_its_flaky_tests_with_the_flaky_page_rates(client, duo):
     everywhere = flaky_page_rates(client)
     assert everywhere == {"a_retried": 0.5, "a_flipping": 0.0, "b_retried": 0.75}
     a = rates(client.get("/p/duo/c/A/").content.decode(), "flaky-title")
     b = rates(client.get("/p/duo/c/B/").content.decode(), "flaky-title")
-    assert a == {"a_retried": 0.5, "a_flipping": 0.0}
+    # a_flipping flips without a retry and no detector marked it (yet): flaky page only.
+    assert a == {"a_retried": 0.5}
     assert b == {"b_retried": 0.75}
+
+
+def test_a_test_the_detectors_marked_flaky_is_listed_without_a_retry(client, duo):
+    test = Test.objects.get(project=duo, name="a_flipping")
+    TestState.objects.create(
+        test=test, project=duo, state=TestState.State.FLAKY, since=timezone.now()
+    )
+    a = rates(client.get("/p/duo/c/A/").content.decode(), "flaky-title")
+    assert a == {"a_retried": 0.5, "a_flipping": 0.0}
 
 
 def test_the_test_page_shows_the_flaky_page_rate(client, duo):
@@ -92,6 +103,7 @@ def test_marking_fixed_takes_a_test_off_the_category_page_and_resets_its_rate(cl
     test_mark_active(project=duo, test=test, actor="user:ann", reason="fixed in #9")
     assert "a_retried" not in flaky_page_rates(client)
     category = client.get("/p/duo/c/A/").content.decode()
-    assert rates(category, "flaky-title") == {"a_flipping": 0.0}
+    assert rates(category, "flaky-title") == {}
+    assert "No flaky tests in the detectors' window." in category
     page = client.get(f"/p/duo/tests/{test.pk}/").content.decode()
     assert "<dt>Flake rate</dt><dd>—</dd>" in page

@@ -59,8 +59,10 @@ PROJECT_LIST_QUERIES = 5
 #  8. series: the downsampled overall points
 #  9. series: this category's points of those runs
 # 10. failing tests of the category (TestStats + test + failing-since run)
-# 11. flaky tests of the category: the flaky page's candidates in it (TestSignal + test,
-#     its stats and category, its state)
+# 11. flaky tests of the category: its tests that passed on a retry or are marked flaky
+#     or quarantined (a union of two index reads); none here, so no read of their
+#     detector windows (TestSignal + test, stats, category, state) for the flaky
+#     page's figures
 # 12. the project's CODEOWNERS (none stored here: no query for the tests' paths)
 # 13. slowest results of the category in the latest complete run (+ test)
 # 14. navigation: projects the user may see
