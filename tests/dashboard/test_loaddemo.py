@@ -163,3 +163,23 @@ def test_loaddemo_reset_reloads_inside_a_transaction(loaded, monkeypatch):
     summary = project_summary_get(project=reloaded)
     assert (summary["baseline"]["passed"], summary["baseline"]["total"]) == (523, 738)
     assert summary["total"] == 738
+
+
+def test_demo_flaky_tests_show_on_the_flaky_page_and_their_category_pages(loaded, client):
+    """loaddemo folds the detectors' windows too, so the demo's flaky tests are listed."""
+    from dashboard.selectors.flaky_page import category_flaky_list, flaky_page_list
+    from dashboard.selectors.owners import codeowners_get
+    from ingest.models import Category
+
+    codeowners = codeowners_get(project=loaded)
+    everywhere = flaky_page_list(project=loaded, codeowners=codeowners, limit=1000)
+    retried = [row for row in everywhere if row["retried"]]
+    assert len(retried) >= 5
+    for category in Category.objects.filter(project=loaded):
+        listed = category_flaky_list(
+            project=loaded, category=category, codeowners=codeowners, limit=1000
+        )
+        mine = {r["test_id"]: r["flake_rate"] for r in retried if r["category"] == category.name}
+        assert {r["test_id"]: r["flake_rate"] for r in listed if r["retried"]} == mine
+    html = client.get(f"/p/{loaded.slug}/flaky/").content.decode()
+    assert html.count("<tr data-test=") >= 5

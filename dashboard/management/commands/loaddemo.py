@@ -12,8 +12,9 @@ the idempotent ``ingest.processing.upload_process``.
 
 Each processed upload updates its run's rollups as usual, but the per-run
 "run completed" refresh (trends and test stats over the whole project, quadratic over
-a bulk load) is held back while loading; the rollups, trends and test stats are then
-rebuilt once, so the demo is complete when the command returns.
+a bulk load) is held back while loading; the rollups, trends, test stats and the flaky
+detectors' windows are then rebuilt once, so the demo is complete when the command
+returns.
 """
 
 import io
@@ -26,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard import demo, receivers
+from dashboard.derive.detect import runs_detect
 from dashboard.derive.runs import project_stats_rebuild
 from dashboard.derive.teststats import test_stats_refresh
 from dashboard.derive.trends import trend_refresh
@@ -122,6 +124,9 @@ def demo_load(*, project: Project, now: datetime) -> int:
         project_stats_rebuild(project_id=project.pk)
     trend_refresh(project_id=project.pk)
     test_stats_refresh(project_id=project.pk)
+    # The flaky detectors' windows (the flaky page, a category's flaky tests, a test's
+    # flake rate): folded once over the whole history, as each run would have.
+    runs_detect(project_id=project.pk, run_ids=list(project.runs.values_list("pk", flat=True)))
     return uploads
 
 
