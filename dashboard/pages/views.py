@@ -68,14 +68,13 @@ def _headline(*, project, branch: str | None = None) -> dict | None:
     return headline
 
 
-def _with_owners(*, project, codeowners, lists: list[list[dict]], owner: str) -> list[list[dict]]:
-    """Add ``owners`` to the items of ``lists`` (one lookup) and keep ``owner``'s only."""
-    ids = [item["test_id"] for items in lists for item in items]
+def _with_owners(*, project, codeowners, items: list[dict], owner: str) -> list[dict]:
+    """Add ``owners`` to ``items`` (one lookup) and keep ``owner``'s only."""
+    ids = [item["test_id"] for item in items]
     found = owners_for_tests(project=project, test_ids=ids, codeowners=codeowners)
-    for items in lists:
-        for item in items:
-            item["owners"] = found.get(item["test_id"], [])
-    return [owner_filter(items, owner) for items in lists]
+    for item in items:
+        item["owners"] = found.get(item["test_id"], [])
+    return owner_filter(items, owner)
 
 
 def _spark(points: list[dict]) -> list[float]:
@@ -175,17 +174,14 @@ def category_detail(request, slug: str, category: str):
     figure = charts.pass_rate_figure(series=mine, target=target) if mine else None
     owner = owner_param(request)
     codeowners = codeowners_get(project=project)
-    (failing,) = _with_owners(
+    failing = _with_owners(
         project=project,
         codeowners=codeowners,
-        lists=[
-            failing_tests_list(
-                project=project, category=category, limit=None if owner else LIST_SHOWN
-            )
-        ],
+        items=failing_tests_list(
+            project=project, category=category, limit=None if owner else LIST_SHOWN
+        ),
         owner=owner,
-    )
-    failing = failing[:LIST_SHOWN]
+    )[:LIST_SHOWN]
     # The flaky page's rows and rates: a test marked fixed leaves both at once.
     flaky = category_flaky_list(
         project=project,

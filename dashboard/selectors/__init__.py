@@ -19,7 +19,7 @@ dicts that are the JSON API's bodies (ISO 8601 strings ending in "Z").
 - ``compare``: ``runs_compare`` (what changed between two runs).
 - ``tests``: ``test_get``, ``test_history_get``, ``failing_tests_list``,
   ``slowest_results_list``.
-- ``flaky_page``: ``flaky_page_list`` (the one list of flaky tests: the flaky page, and
-  a category's part of it on the category page), ``test_flake_get`` (a test's flake
-  rate, on the test page).
+- ``flaky_page``: the one flake rate (``history_counts`` of the detectors' window):
+  ``flaky_page_list`` (the flaky page), ``category_flaky_list`` (a category page's
+  flaky tests, candidates read from indexes), ``test_flake_get`` (the test page).
 """
